@@ -1,0 +1,79 @@
+// Every failure nsbox reports is one of these: each names what went wrong and how to fix it,
+// so the CLI and the adapters can print one line instead of a stack trace.
+
+export class NsboxError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An option has a value nsbox does not accept; raised before anything starts. */
+export class OptionError extends NsboxError {
+  readonly option: string;
+  readonly value: unknown;
+  readonly allowed: string;
+  constructor(option: string, value: unknown, allowed: string) {
+    super('NSBOX_BAD_OPTION', `invalid ${option} ${formatValue(value)}: ${allowed}`);
+    this.option = option;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+/** A step of the in-sandbox setup failed: names the kernel call and the errno. */
+export class SetupError extends NsboxError {
+  readonly step: string;
+  readonly call: string;
+  readonly errno: string;
+  readonly hint: string | undefined;
+  constructor(step: string, call: string, errno: string, hint?: string) {
+    super('NSBOX_SETUP_FAILED', `sandbox setup failed at step '${step}': ${call} failed with ${errno}${hint ? ` (${hint})` : ''}`);
+    this.step = step;
+    this.call = call;
+    this.errno = errno;
+    this.hint = hint;
+  }
+  toJSON() {
+    return { step: this.step, call: this.call, errno: this.errno, hint: this.hint, message: this.message };
+  }
+}
+
+/** The in-sandbox setup was asked to run somewhere that is not a fresh nsbox sandbox. */
+export class GuardError extends NsboxError {
+  constructor(reason: string) {
+    super('NSBOX_NOT_IN_SANDBOX', `refusing to set up a sandbox here: ${reason}; nothing was changed`);
+  }
+}
+
+/** The host cannot create sandboxes; `cause` and `fix` come from the host probe. */
+export class UnsupportedHostError extends NsboxError {
+  readonly cause: string;
+  readonly fix: string;
+  constructor(cause: string, fix: string, detail?: string) {
+    super('NSBOX_UNSUPPORTED_HOST', `this host cannot create nsbox sandboxes: ${cause}${detail ? ` (${detail})` : ''}. Fix: ${fix}`);
+    this.cause = cause;
+    this.fix = fix;
+  }
+}
+
+/** The sandbox ended before its setup reported success, for a reason other than a setup step. */
+export class StartError extends NsboxError {
+  readonly stderr: string;
+  constructor(message: string, stderr = '') {
+    super('NSBOX_START_FAILED', message);
+    this.stderr = stderr;
+  }
+}
+
+export function formatValue(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (value === undefined) return '(missing)';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,22 @@
+// The whole in-sandbox recipe, in order. Each step does nothing when not asked for and throws a
+// SetupError naming the kernel call and errno when it fails.
+import { assertFreshNamespaces } from './guard.cjs';
+import { bindPaths, holdHiddenPaths, holdWritablePaths, makeHostReadOnly, mountTmpfs, reexposeHiddenPaths } from './mnt.cjs';
+import { mountProc } from './pid.cjs';
+import { setHostname } from './uts.cjs';
+import { bringUpLoopback } from './net.cjs';
+import { dropCapabilities } from './user.cjs';
+import type { SandboxConfig } from '../protocol.cjs';
+
+export function contain(config: SandboxConfig): void {
+  assertFreshNamespaces(config);
+  const hidden = holdHiddenPaths(config);
+  makeHostReadOnly(config, holdWritablePaths(config));
+  mountTmpfs(config);
+  reexposeHiddenPaths(hidden);
+  bindPaths(config);
+  mountProc();
+  setHostname(config, `/tmp/.nsbox-${process.pid}`);
+  bringUpLoopback(config);
+  dropCapabilities(config);
+}

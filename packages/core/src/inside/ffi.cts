@@ -1,0 +1,100 @@
+// Every kernel call nsbox makes, declared in one place. Loaded only inside a sandbox, on the main
+// thread, synchronously: namespaces, capabilities and signal state are per thread, so never use
+// koffi's async calls here.
+import koffi = require('koffi');
+import { SetupError } from '../errors.cjs';
+
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_NOEXEC = 0x8;
+export const MS_REMOUNT = 0x20;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MOUNT_ATTR_RDONLY = 0x1;
+export const AT_FDCWD = -100;
+export const AT_RECURSIVE = 0x8000;
+export const O_PATH = 0o10000000;
+export const PR_SET_PDEATHSIG = 1;
+export const PR_CAPBSET_DROP = 24;
+export const PR_CAP_AMBIENT = 47;
+export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+export const SIOCGIFFLAGS = 0x8913;
+export const SIOCSIFFLAGS = 0x8914;
+export const IFF_UP = 0x1;
+export const AF_INET = 2;
+export const SOCK_DGRAM = 2;
+export const SOCK_CLOEXEC = 0o2000000;
+export const F_SETFD = 2;
+export const SIG_SETMASK = 2;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+// mount_setattr has the same number on every architecture Node supports (the unified table since 5.x).
+const SYS_mount_setattr = 442;
+
+type Libc = ReturnType<typeof bind>;
+let libc: Libc | undefined;
+
+function bind() {
+  const lib = koffi.load('libc.so.6');
+  return {
+    mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+    umount2: lib.func('int umount2(const char *target, int flags)'),
+    sethostname: lib.func('int sethostname(const char *name, size_t len)'),
+    prctl: lib.func('int prctl(int option, ...)'),
+    syscall: lib.func('long syscall(long number, ...)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)'),
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    close: lib.func('int close(int fd)'),
+    fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
+    capset: lib.func('int capset(void *header, void *data)'),
+    signal: lib.func('void *signal(int signum, void *handler)'),
+    sigprocmask: lib.func('int sigprocmask(int how, void *set, void *oldset)'),
+    execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
+  };
+}
+
+export function sys(): Libc {
+  return (libc ??= bind());
+}
+
+export function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(koffi.os.errno)) if (value === errno) return name;
+  return `errno ${errno}`;
+}
+
+/** Turns a -1 return into a SetupError naming the step, the call as written and errno. */
+export function check(result: number | bigint, step: string, call: string, hint?: (errno: string) => string | undefined): void {
+  if (Number(result) !== -1) return;
+  const name = errnoName(koffi.errno());
+  throw new SetupError(step, call, name, hint?.(name));
+}
+
+export function mount(step: string, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+  const call = `mount(${JSON.stringify(source)}, ${JSON.stringify(target)}, ${JSON.stringify(fstype)}, 0x${flags.toString(16)}, ${JSON.stringify(data)})`;
+  check(sys().mount(source, target, fstype, flags, data), step, call, (e) =>
+    e === 'EPERM' ? 'no capability in this namespace: an AppArmor or seccomp policy may strip it; run `nsbox doctor`' : undefined,
+  );
+}
+
+/** Sets or clears mount attributes on a mount and, when recursive, on every mount below it. */
+export function mountSetattr(step: string, path: string, set: number, clear: number, recursive: boolean): void {
+  const attr = Buffer.alloc(32); // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd }
+  attr.writeBigUInt64LE(BigInt(set), 0);
+  attr.writeBigUInt64LE(BigInt(clear), 8);
+  const flags = recursive ? AT_RECURSIVE : 0;
+  const result = sys().syscall(SYS_mount_setattr, 'int', AT_FDCWD, 'const char *', path, 'unsigned int', flags, 'void *', attr, 'size_t', 32);
+  check(result, step, `mount_setattr(${JSON.stringify(path)}, set=0x${set.toString(16)}, clear=0x${clear.toString(16)}${recursive ? ', AT_RECURSIVE' : ''})`);
+}
+
+export function prctl(step: string, option: number, arg2: number, arg3 = 0): void {
+  const result = sys().prctl(option, 'unsigned long', arg2, 'unsigned long', arg3, 'unsigned long', 0, 'unsigned long', 0);
+  check(result, step, `prctl(${option}, ${arg2}, ${arg3})`);
+}
+
+/** Clears the effective, permitted and inheritable sets of the calling thread. */
+export function capsetZero(step: string): void {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+  const data = Buffer.alloc(24); // two struct __user_cap_data_struct, all zero
+  check(sys().capset(header, data), step, 'capset(all zero)');
+}

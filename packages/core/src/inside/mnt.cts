@@ -1,0 +1,85 @@
+// Mount steps. Order matters: paths are opened before a tmpfs hides them, the host is made read-only
+// before the sandbox's own mounts are added, and the new mounts are made on top.
+import fs = require('node:fs');
+import path = require('node:path');
+import { MS_BIND, MS_NODEV, MS_NOSUID, MS_REC, MOUNT_ATTR_RDONLY, O_PATH, mount, mountSetattr } from './ffi.cjs';
+import type { SandboxConfig } from '../protocol.cjs';
+
+/** A path opened before it gets hidden, so it can be bind-mounted back from /proc/self/fd. */
+export interface HeldPath {
+  path: string;
+  fd: number;
+  isDirectory: boolean;
+}
+
+function isUnder(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
+}
+
+function hold(paths: string[]): HeldPath[] {
+  return paths.map((p) => {
+    const fd = fs.openSync(p, O_PATH);
+    return { path: p, fd, isDirectory: fs.fstatSync(fd).isDirectory() };
+  });
+}
+
+/** Keeps only the outermost of nested paths: re-exposing a parent already brings its children back. */
+function outermost(paths: string[]): string[] {
+  const unique = [...new Set(paths.map((p) => path.resolve(p)))].sort();
+  return unique.filter((p) => !unique.some((other) => other !== p && isUnder(p, other)));
+}
+
+export function holdHiddenPaths(config: SandboxConfig): HeldPath[] {
+  const hidden = config.expose.filter((p) => config.tmpfs.some((t) => isUnder(p, t.path) && p !== t.path));
+  return hold(outermost(hidden).filter((p) => fs.existsSync(p)));
+}
+
+export function holdWritablePaths(config: SandboxConfig): HeldPath[] {
+  return config.readOnly ? hold(outermost(config.writable)) : [];
+}
+
+function bindHeld(step: string, held: HeldPath): void {
+  if (!fs.existsSync(held.path)) {
+    if (held.isDirectory) fs.mkdirSync(held.path, { recursive: true });
+    else {
+      fs.mkdirSync(path.dirname(held.path), { recursive: true });
+      fs.writeFileSync(held.path, '');
+    }
+  }
+  mount(step, `/proc/self/fd/${held.fd}`, held.path, null, MS_BIND | MS_REC, null);
+  fs.closeSync(held.fd);
+}
+
+export function makeHostReadOnly(config: SandboxConfig, writable: HeldPath[]): void {
+  if (!config.readOnly) return;
+  mountSetattr('read-only host', '/', MOUNT_ATTR_RDONLY, 0, true);
+  for (const held of writable) {
+    bindHeld('writable path', held);
+    mountSetattr('writable path', held.path, 0, MOUNT_ATTR_RDONLY, true);
+  }
+}
+
+export function mountTmpfs(config: SandboxConfig): void {
+  for (const { path: target, size, mode } of config.tmpfs) {
+    const data = size ? `mode=${mode},size=${size}` : `mode=${mode}`;
+    mount('tmpfs', 'tmpfs', target, 'tmpfs', MS_NOSUID | MS_NODEV, data);
+  }
+}
+
+export function reexposeHiddenPaths(held: HeldPath[]): void {
+  for (const entry of held) bindHeld('re-expose', entry);
+}
+
+export function bindPaths(config: SandboxConfig): void {
+  for (const { source, target, readOnly } of config.bind) {
+    if (!fs.existsSync(target)) {
+      if (fs.statSync(source).isDirectory()) fs.mkdirSync(target, { recursive: true });
+      else {
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, '');
+      }
+    }
+    mount('bind', source, target, null, MS_BIND | MS_REC, null);
+    if (readOnly) mountSetattr('bind', target, MOUNT_ATTR_RDONLY, 0, true);
+  }
+}

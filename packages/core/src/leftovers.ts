@@ -1,0 +1,77 @@
+// Seen from the host, every process of a sandbox descends from its init: orphans are reparented to it.
+import fs from 'node:fs';
+
+export interface Leftover {
+  /** The pid inside the sandbox. */
+  pid: number;
+  /** The pid on the host. */
+  hostPid: number;
+  /** The command line, arguments joined by spaces. */
+  command: string;
+}
+
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return children;
+  }
+  for (const tid of tasks) {
+    try {
+      for (const child of fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) {
+        if (child.trim()) children.push(Number(child));
+      }
+    } catch {
+      // the task ended meanwhile
+    }
+  }
+  return children;
+}
+
+export function descendantsOf(pid: number): number[] {
+  const found: number[] = [];
+  const queue = childrenOf(pid);
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    found.push(next);
+    queue.push(...childrenOf(next));
+  }
+  return found;
+}
+
+/** The pid a host process has in the innermost PID namespace it belongs to. */
+export function innerPid(hostPid: number): number | undefined {
+  try {
+    const status = fs.readFileSync(`/proc/${hostPid}/status`, 'utf8');
+    const line = /^NSpid:\s*(.+)$/m.exec(status);
+    return line ? Number(line[1].trim().split(/\s+/).pop()) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function describeProcess(hostPid: number): Leftover | undefined {
+  const pid = innerPid(hostPid);
+  if (pid === undefined) return undefined;
+  let command = '';
+  try {
+    command = fs.readFileSync(`/proc/${hostPid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    if (!command) command = `[${fs.readFileSync(`/proc/${hostPid}/comm`, 'utf8').trim()}]`;
+  } catch {
+    return undefined;
+  }
+  return { pid, hostPid, command };
+}
+
+/** The host pid of the sandbox's init (PID 1), the only child of the stage-0 process. */
+export function initOf(stage0Pid: number): number | undefined {
+  return childrenOf(stage0Pid)[0];
+}
+
+export function sandboxProcesses(stage0Pid: number): Leftover[] {
+  const init = initOf(stage0Pid);
+  if (init === undefined) return [];
+  return descendantsOf(init).map(describeProcess).filter((p): p is Leftover => p !== undefined);
+}

@@ -1,0 +1,157 @@
+// Validates what a user asks for, before anything starts, and turns it into the SandboxConfig that
+// crosses into the sandbox. Every rejection names the option, the value and what is allowed.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { OptionError } from './errors.cjs';
+import { namespaceIds } from './inside/guard.cjs';
+import type { Identity, NetworkMode, SandboxConfig } from './protocol.cjs';
+
+export interface SandboxOptions {
+  /** Hostname inside the sandbox (default `nsbox-<random id>`); it also resolves there. */
+  hostname?: string;
+  /** 'host' shares the host's network; 'loopback' gives a private network with only `lo`, up. */
+  network?: NetworkMode;
+  /** Size of the private /tmp and /dev/shm, as tmpfs takes it: `64m`, `1g`, `10%`. Default: the kernel's. */
+  tmpfsSize?: string;
+  /** More private tmpfs mounts: `PATH` or `PATH:SIZE`. */
+  tmpfs?: string[];
+  /** Bind mounts, read-write: `SRC` (same path inside) or `SRC:DST`. */
+  bind?: string[];
+  /** Bind mounts, read-only: `SRC` or `SRC:DST`. */
+  roBind?: string[];
+  /** Make every host mount read-only inside, except `writable` paths and the sandbox's own mounts. */
+  readOnly?: boolean;
+  /** With `readOnly`: host paths that stay writable. */
+  writable?: string[];
+  /** 'caller' (default): the caller's uid and gid, no capabilities. 'root': uid 0 inside. */
+  identity?: Identity;
+  /** Kill the whole sandbox after this many milliseconds. */
+  timeout?: number;
+  /** Paths under a private tmpfs (such as a project in /tmp) that must stay visible at the same path. */
+  expose?: string[];
+}
+
+export const OPTION_NAMES = [
+  'hostname', 'network', 'tmpfsSize', 'tmpfs', 'bind', 'roBind', 'readOnly', 'writable', 'identity', 'timeout', 'expose',
+] as const satisfies readonly (keyof SandboxOptions)[];
+
+/** How an option is called where the user wrote it: `network` in a config, `--network` on the CLI. */
+export type OptionLabel = (option: keyof SandboxOptions) => string;
+export const configLabel: OptionLabel = (option) => `nsbox option '${option}'`;
+
+export interface ResolvedOptions {
+  config: SandboxConfig;
+  identity: Identity;
+  timeout: number | undefined;
+}
+
+const HOSTNAME = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
+const SIZE = /^([1-9][0-9]*[kmgKMG]?|([1-9][0-9]?|100)%)$/;
+
+function oneOf<T extends string>(label: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new OptionError(label, value, `expected ${allowed.map((a) => `'${a}'`).join(' or ')}`);
+}
+
+function list(label: string, value: unknown): string[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+  throw new OptionError(label, value, 'expected a list of strings');
+}
+
+function existingAbsolute(label: string, value: string, what = 'path'): string {
+  if (!path.isAbsolute(value)) throw new OptionError(label, value, `the ${what} must be absolute (start with /)`);
+  if (!fs.existsSync(value)) throw new OptionError(label, value, `the ${what} does not exist`);
+  return path.resolve(value);
+}
+
+function absoluteTarget(label: string, value: string): string {
+  if (!path.isAbsolute(value)) throw new OptionError(label, value, 'the destination must be absolute (start with /)');
+  const resolved = path.resolve(value);
+  if (resolved === '/') throw new OptionError(label, value, 'the destination cannot be /');
+  return resolved;
+}
+
+function parseBind(label: string, entry: string, readOnly: boolean) {
+  const colon = entry.indexOf(':');
+  const sourceText = colon < 0 ? entry : entry.slice(0, colon);
+  const source = existingAbsolute(label, sourceText, 'source');
+  const target = colon < 0 ? source : absoluteTarget(label, entry.slice(colon + 1));
+  if (target === '/') throw new OptionError(label, entry, 'the destination cannot be /');
+  return { source, target, readOnly };
+}
+
+function parseSize(label: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && SIZE.test(value)) return value;
+  throw new OptionError(label, value, "expected a tmpfs size such as '64m', '1g', '512k' or '10%'");
+}
+
+export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel = configLabel): ResolvedOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new OptionError('nsbox options', options, 'expected an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+      throw new OptionError(`nsbox option '${key}'`, (options as Record<string, unknown>)[key], `unknown option; known options: ${OPTION_NAMES.join(', ')}`);
+    }
+  }
+
+  const hostname = options.hostname ?? `nsbox-${crypto.randomBytes(4).toString('hex')}`;
+  if (typeof hostname !== 'string' || !HOSTNAME.test(hostname)) {
+    throw new OptionError(label('hostname'), hostname, 'expected 1 to 64 letters, digits, dots and hyphens, not starting or ending with a hyphen');
+  }
+  const network = oneOf(label('network'), options.network, ['host', 'loopback'], 'host');
+  const identity = oneOf(label('identity'), options.identity, ['caller', 'root'], 'caller');
+  const tmpfsSize = parseSize(label('tmpfsSize'), options.tmpfsSize);
+
+  const tmpfs = [{ path: '/tmp', size: tmpfsSize, mode: '1777' }];
+  if (fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').isDirectory()) tmpfs.push({ path: '/dev/shm', size: tmpfsSize, mode: '1777' });
+  for (const entry of list(label('tmpfs'), options.tmpfs)) {
+    const colon = entry.indexOf(':');
+    const target = existingAbsolute(label('tmpfs'), colon < 0 ? entry : entry.slice(0, colon), 'mount point');
+    if (target === '/') throw new OptionError(label('tmpfs'), entry, 'the mount point cannot be /');
+    if (!fs.statSync(target).isDirectory()) throw new OptionError(label('tmpfs'), entry, 'the mount point must be a directory');
+    const size = colon < 0 ? tmpfsSize : parseSize(label('tmpfs'), entry.slice(colon + 1));
+    tmpfs.push({ path: target, size, mode: '1777' });
+  }
+
+  const bind = [
+    ...list(label('bind'), options.bind).map((e) => parseBind(label('bind'), e, false)),
+    ...list(label('roBind'), options.roBind).map((e) => parseBind(label('roBind'), e, true)),
+  ];
+
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') {
+    throw new OptionError(label('readOnly'), options.readOnly, 'expected true or false');
+  }
+  const readOnly = options.readOnly ?? false;
+  const writable = list(label('writable'), options.writable).map((p) => existingAbsolute(label('writable'), p));
+  if (writable.length > 0 && !readOnly) {
+    throw new OptionError(label('writable'), options.writable, `only means something with ${label('readOnly')} set; add it or drop the writable list`);
+  }
+
+  const timeout = options.timeout;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > 2 ** 31 - 1)) {
+    throw new OptionError(label('timeout'), timeout, 'expected a positive number of milliseconds');
+  }
+  const expose = list(label('expose'), options.expose).map((p) => existingAbsolute(label('expose'), p));
+
+  const realRoot = process.getuid?.() === 0;
+  return {
+    identity,
+    timeout,
+    config: {
+      hostname,
+      network,
+      tmpfs,
+      bind,
+      readOnly,
+      writable,
+      expose,
+      dropCapabilities: !realRoot && identity === 'caller',
+      parentNamespaces: namespaceIds(),
+    },
+  };
+}

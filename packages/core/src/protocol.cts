@@ -1,0 +1,54 @@
+// What the host side and the sandbox side agree on. Both sides import this file only.
+
+/** Environment variable carrying the sandbox config (JSON) into the sandbox; removed before user code runs. */
+export const CONFIG_ENV = 'NSBOX_SANDBOX';
+
+/**
+ * The control socket's fd in every stage. The in-sandbox setup writes `ready`/`error` on it and closes it;
+ * the init (PID 1) writes `exit <status>` when the command ends and waits for the host's ack, which gives
+ * the host time to list the processes still running before the kernel kills them.
+ * A single digit because POSIX sh redirections only take fds 0 to 9.
+ */
+export const CONTROL_FD = 9;
+
+/** Exit status of the sandbox when its setup failed (as docker and env use 125 for 'could not run'). */
+export const SETUP_FAILED_STATUS = 125;
+
+export type NetworkMode = 'host' | 'loopback';
+export type Identity = 'caller' | 'root';
+
+/** The validated sandbox description that crosses into the sandbox. */
+export interface SandboxConfig {
+  hostname: string;
+  network: NetworkMode;
+  /** tmpfs mounts: /tmp, /dev/shm and the user's extra ones. */
+  tmpfs: { path: string; size: string | undefined; mode: string }[];
+  bind: { source: string; target: string; readOnly: boolean }[];
+  readOnly: boolean;
+  writable: string[];
+  /** Paths that must stay visible at the same path although they lie under a tmpfs. */
+  expose: string[];
+  /** Drop every capability before user code runs (rootless default identity). */
+  dropCapabilities: boolean;
+  /** The namespaces of the process that asked for the sandbox: the setup refuses to run in any of them. */
+  parentNamespaces: Record<string, string>;
+}
+
+export type ControlMessage =
+  | { type: 'ready'; hostname: string }
+  | { type: 'error'; error: { step: string; call: string; errno: string; hint?: string; message: string } }
+  | { type: 'exit'; status: number };
+
+export function parseControlLine(line: string): ControlMessage | undefined {
+  const space = line.indexOf(' ');
+  const head = space < 0 ? line : line.slice(0, space);
+  const rest = space < 0 ? '' : line.slice(space + 1);
+  try {
+    if (head === 'ready') return { type: 'ready', ...JSON.parse(rest) };
+    if (head === 'error') return { type: 'error', error: JSON.parse(rest) };
+    if (head === 'exit') return { type: 'exit', status: Number(rest) };
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}

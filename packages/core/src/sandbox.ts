@@ -1,0 +1,233 @@
+// The host side of a sandbox: starts stage 0, follows the control socket, reports what was left
+// running, and kills everything at the end. The only place in nsbox that spawns a sandbox.
+import { spawn as spawnProcess, type ChildProcess, type StdioOptions, type IOType } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Socket } from 'node:net';
+import { OptionError, SetupError, StartError } from './errors.cjs';
+import { CONFIG_ENV, CONTROL_FD, SETUP_FAILED_STATUS, parseControlLine } from './protocol.cjs';
+import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } from './options.js';
+import { stage0 } from './stage0.js';
+import { sandboxProcesses, initOf, childrenOf, innerPid, type Leftover } from './leftovers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const PRELOAD = path.join(here, 'inside', 'preload.cjs');
+const EXEC_ENTRY = path.join(here, 'inside', 'exec.cjs');
+const CORE_ROOT = path.resolve(here, '..');
+const KOFFI_ROOT = path.dirname(createRequire(import.meta.url).resolve('koffi'));
+
+export interface SpawnOptions extends SandboxOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** As child_process.spawn's; at most 9 entries (fd 9 is the sandbox's control socket). */
+  stdio?: StdioOptions;
+}
+
+export interface ForkOptions extends SpawnOptions {
+  execPath?: string;
+  execArgv?: string[];
+  serialization?: 'json' | 'advanced';
+  /** As child_process.fork's: pipe stdout and stderr instead of inheriting them. */
+  silent?: boolean;
+}
+
+export interface SandboxExit {
+  /** The command's exit status; 128+N when a signal N killed it (the init reports it so). */
+  code: number | null;
+  /** Set when the whole sandbox was killed from outside (destroy(), timeout, SIGKILL). */
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** Processes still running when the command ended, listed before they were killed. */
+  leftovers: Leftover[];
+}
+
+export interface SandboxControls {
+  readonly hostname: string;
+  /** Resolves once the in-sandbox setup is done; rejects with SetupError or StartError. */
+  readonly ready: Promise<void>;
+  /** Resolves when the sandbox and everything in it is gone. */
+  readonly exited: Promise<SandboxExit>;
+  /** Kills every process of the sandbox at once. */
+  destroy(): Promise<SandboxExit>;
+}
+
+/**
+ * A ChildProcess for the sandboxed command (stdio, IPC and events as usual) with sandbox controls.
+ * `kill(signal)` signals the command itself; `kill('SIGKILL')` takes down the whole sandbox.
+ */
+export type SandboxProcess = ChildProcess & SandboxControls;
+
+const MAX_STDIO = CONTROL_FD;
+
+function normalizeStdio(stdio: StdioOptions | undefined, fallback: (IOType | 'ipc' | number)[]): StdioOptions {
+  const entries = stdio === undefined ? fallback : typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio];
+  if (entries.length > MAX_STDIO) {
+    throw new OptionError("option 'stdio'", `${entries.length} entries`, `at most ${MAX_STDIO}: fd ${CONTROL_FD} is the sandbox's control socket`);
+  }
+  while (entries.length < MAX_STDIO) entries.push('ignore');
+  return [...entries, 'pipe'] as StdioOptions;
+}
+
+function realpathOrNull(p: string): string | null {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** What the sandbox needs to see even if it lies under a private tmpfs (a checkout in /tmp, say). */
+function autoExpose(cwd: string, execPath: string, extra: string[]): string[] {
+  const wanted = [cwd, path.dirname(execPath), path.dirname(fs.realpathSync(execPath)), CORE_ROOT, KOFFI_ROOT, ...extra];
+  return [...new Set(wanted.map(realpathOrNull).filter((p): p is string => p !== null).concat(wanted.filter((p) => fs.existsSync(p))))];
+}
+
+interface LaunchSpec {
+  command: string[];
+  stdio: StdioOptions;
+  serialization?: 'json' | 'advanced';
+}
+
+function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: string) => LaunchSpec & { expose: string[] }): SandboxProcess {
+  const { cwd, env, stdio: _stdio, ...sandboxOptions } = options as ForkOptions;
+  delete (sandboxOptions as Partial<ForkOptions>).execPath;
+  delete (sandboxOptions as Partial<ForkOptions>).execArgv;
+  delete (sandboxOptions as Partial<ForkOptions>).serialization;
+  delete (sandboxOptions as Partial<ForkOptions>).silent;
+  const resolved = resolveOptions(sandboxOptions, label);
+  const workdir = path.resolve(cwd ?? process.cwd());
+  const execPath = (options as ForkOptions).execPath ?? process.execPath;
+  const spec = build(execPath);
+  resolved.config.expose = [...resolved.config.expose, ...autoExpose(workdir, execPath, spec.expose)];
+  const { file, args } = stage0(resolved.config, resolved.identity, spec.command);
+
+  const child = spawnProcess(file, args, {
+    cwd: workdir,
+    env: { ...(env ?? process.env), [CONFIG_ENV]: JSON.stringify(resolved.config) },
+    stdio: spec.stdio,
+    serialization: spec.serialization,
+  }) as SandboxProcess;
+  return supervise(child, resolved.config.hostname, resolved.timeout);
+}
+
+function supervise(child: SandboxProcess, hostname: string, timeout: number | undefined): SandboxProcess {
+  const control = (child.stdio as unknown as Socket[])[CONTROL_FD];
+  let leftovers: Leftover[] = [];
+  let timedOut = false;
+  let settleReady!: (error?: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    settleReady = (error) => (error ? reject(error) : resolve());
+  });
+  ready.catch(() => {}); // callers that never look at `ready` must not crash on an unhandled rejection
+  let setupFailure: SetupError | undefined;
+
+  const stage0Kill = child.kill.bind(child);
+  const mainPid = (): number | undefined => {
+    const init = initOf(child.pid ?? -1);
+    return init === undefined ? undefined : childrenOf(init).find((pid) => innerPid(pid) === 2);
+  };
+
+  let buffered = '';
+  control.setEncoding('utf8');
+  control.on('error', () => {});
+  control.on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const message = parseControlLine(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+      if (message?.type === 'ready') settleReady();
+      else if (message?.type === 'error') {
+        const e = message.error;
+        setupFailure = new SetupError(e.step, e.call, e.errno, e.hint);
+        if (!e.call) Object.defineProperty(setupFailure, 'message', { value: `sandbox setup failed: ${e.message}` });
+        settleReady(setupFailure);
+      } else if (message?.type === 'exit') {
+        leftovers = sandboxProcesses(child.pid!);
+        if (leftovers.length > 0) child.emit('leftovers', leftovers);
+        control.write('\n');
+      }
+    }
+  });
+
+  const timer =
+    timeout === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          leftovers = sandboxProcesses(child.pid!);
+          stage0Kill('SIGKILL');
+        }, timeout);
+
+  const exited = new Promise<SandboxExit>((resolve) => {
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (timer) clearTimeout(timer);
+      if (code === SETUP_FAILED_STATUS && setupFailure === undefined) {
+        settleReady(new StartError(`the sandbox exited with status ${code} before its setup finished`));
+      } else {
+        settleReady(
+          new StartError(
+            signal
+              ? `the sandbox was killed by ${signal} before its setup finished`
+              : `the sandbox exited with status ${code} before its setup finished; run 'nsbox doctor' to see whether this host allows sandboxes`,
+          ),
+        );
+      }
+      resolve({ code, signal, timedOut, leftovers });
+    };
+    child.once('exit', finish);
+    child.once('error', (error) => {
+      settleReady(new StartError(`could not start the sandbox: ${error.message}`));
+      if (child.exitCode === null && child.pid === undefined) resolve({ code: null, signal: null, timedOut, leftovers });
+    });
+  });
+
+  child.kill = (signal: NodeJS.Signals | number = 'SIGTERM') => {
+    if (signal === 'SIGKILL' || signal === 9) return stage0Kill('SIGKILL');
+    const target = mainPid();
+    if (target === undefined) return false;
+    try {
+      process.kill(target, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  return Object.assign(child, {
+    hostname,
+    ready,
+    exited,
+    destroy() {
+      if (child.exitCode === null && child.signalCode === null) stage0Kill('SIGKILL');
+      return exited;
+    },
+  });
+}
+
+/** Runs `command` with `args` as PID 2 of a new sandbox, in the spirit of child_process.spawn. */
+export function spawn(command: string, args: readonly string[] = [], options: SpawnOptions = {}, label: OptionLabel = configLabel): SandboxProcess {
+  if (typeof command !== 'string' || command.length === 0) throw new OptionError('command', command, 'expected a command to run');
+  return launch(options, label, (execPath) => ({
+    command: [execPath, EXEC_ENTRY, '--', command, ...args],
+    stdio: normalizeStdio(options.stdio, ['pipe', 'pipe', 'pipe']),
+    expose: [],
+  }));
+}
+
+/** Runs a Node module in a new sandbox with an IPC channel, in the spirit of child_process.fork. */
+export function fork(modulePath: string, args: readonly string[] = [], options: ForkOptions = {}, label: OptionLabel = configLabel): SandboxProcess {
+  if (typeof modulePath !== 'string' || modulePath.length === 0) throw new OptionError('modulePath', modulePath, 'expected the path of a module to run');
+  const fallback: ('pipe' | 'inherit' | 'ipc')[] = options.silent ? ['pipe', 'pipe', 'pipe', 'ipc'] : ['inherit', 'inherit', 'inherit', 'ipc'];
+  const stdio = normalizeStdio(options.stdio, fallback);
+  if (!(stdio as unknown[]).includes('ipc')) throw new OptionError("option 'stdio'", options.stdio, "fork needs an 'ipc' entry");
+  const absolute = path.resolve(options.cwd ?? process.cwd(), modulePath);
+  return launch(options, label, (execPath) => ({
+    command: [execPath, ...(options.execArgv ?? process.execArgv), '--require', PRELOAD, absolute, ...args],
+    stdio,
+    serialization: options.serialization,
+    expose: [path.dirname(absolute)],
+  }));
+}

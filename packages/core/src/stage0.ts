@@ -1,0 +1,85 @@
+// Stage 0: the single-threaded chain that makes a process be born inside its namespaces.
+//   setpriv --pdeathsig KILL   the chain dies when the caller does
+//   unshare ... --kill-child   new namespaces; SIGKILL to unshare takes the whole sandbox down
+//   sh -c INIT                 PID 1: reaps orphans and keeps the command at PID 2, where signals and
+//                              self-kills behave normally (Node as PID 1 ignores even its own SIGKILL)
+//   node (setup) ...           PID 2: does every in-sandbox step, then runs the command
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { UnsupportedHostError } from './errors.cjs';
+import { CONTROL_FD, type Identity, type SandboxConfig } from './protocol.cjs';
+
+/** When the command ends: tell the host, wait for its ack (it lists the leftovers meanwhile), then exit, which kills the rest. */
+const INIT = `"$@"; s=$?; printf 'exit %s\\n' "$s" >&${CONTROL_FD}; read -r _ <&${CONTROL_FD}; exit "$s"`;
+
+export const MIN_UTIL_LINUX = [2, 38] as const;
+export const UTIL_LINUX_FIX = 'install util-linux 2.38 or later (Debian/Ubuntu: apt-get install util-linux; Fedora: dnf install util-linux; Alpine: apk add util-linux-misc setpriv)';
+
+export function findExecutable(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/bin', '/bin', '/usr/sbin', '/sbin'])) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+export function utilLinuxVersion(unshare: string): number[] | undefined {
+  try {
+    const out = execFileSync(unshare, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const match = /util-linux(?:-ng)? (\d+)\.(\d+)/.exec(out);
+    return match ? [Number(match[1]), Number(match[2])] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Tools {
+  setpriv: string;
+  unshare: string;
+  sh: string;
+}
+let tools: Tools | undefined;
+
+/** Finds the stage-0 tools once per process; throws UnsupportedHostError naming the missing piece. */
+export function stage0Tools(): Tools {
+  if (tools) return tools;
+  const unshare = findExecutable('unshare');
+  const setpriv = findExecutable('setpriv');
+  const sh = fs.existsSync('/bin/sh') ? '/bin/sh' : findExecutable('sh');
+  if (!unshare) throw new UnsupportedHostError("util-linux's 'unshare' is not on PATH", UTIL_LINUX_FIX);
+  if (!setpriv) throw new UnsupportedHostError("util-linux's 'setpriv' is not on PATH", UTIL_LINUX_FIX);
+  if (!sh) throw new UnsupportedHostError("no POSIX shell at /bin/sh", 'install a POSIX shell (dash, bash or busybox) as /bin/sh');
+  const version = utilLinuxVersion(unshare);
+  if (!version || version[0] < MIN_UTIL_LINUX[0] || (version[0] === MIN_UTIL_LINUX[0] && version[1] < MIN_UTIL_LINUX[1])) {
+    throw new UnsupportedHostError(
+      `util-linux ${version ? version.join('.') : '(unknown version)'} is too old (nsbox needs ${MIN_UTIL_LINUX.join('.')} for unshare --map-current-user)`,
+      UTIL_LINUX_FIX,
+      unshare,
+    );
+  }
+  tools = { setpriv, unshare, sh };
+  return tools;
+}
+
+export function namespaceFlags(config: SandboxConfig, identity: Identity): string[] {
+  const realRoot = process.getuid?.() === 0;
+  const user = realRoot ? [] : identity === 'root' ? ['--user', '--map-root-user'] : ['--user', '--map-current-user', '--keep-caps'];
+  const net = config.network === 'loopback' ? ['--net'] : [];
+  return [...user, '--mount', '--propagation', 'private', '--uts', '--ipc', '--pid', ...net, '--kill-child'];
+}
+
+/** The file and arguments to spawn so that `command` runs as PID 2 of a fresh sandbox. */
+export function stage0(config: SandboxConfig, identity: Identity, command: string[]): { file: string; args: string[] } {
+  const { setpriv, unshare, sh } = stage0Tools();
+  return {
+    file: setpriv,
+    args: ['--pdeathsig', 'KILL', '--', unshare, ...namespaceFlags(config, identity), '--', sh, '-c', INIT, 'nsbox-init', ...command],
+  };
+}
