@@ -11,6 +11,10 @@ export const CONFIG_ENV = 'NSBOX_SANDBOX';
  */
 export const CONTROL_FD = 9;
 
+/** The init keeps the command's stdin and stderr here while its own are not theirs; user stdio may use fds 0 to 6. */
+export const SAVED_STDIN_FD = 7;
+export const SAVED_STDERR_FD = 8;
+
 /** Exit status of the sandbox when its setup failed (as docker and env use 125 for 'could not run'). */
 export const SETUP_FAILED_STATUS = 125;
 

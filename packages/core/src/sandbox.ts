@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { OptionError, SetupError, StartError } from './errors.cjs';
-import { CONFIG_ENV, CONTROL_FD, SETUP_FAILED_STATUS, parseControlLine } from './protocol.cjs';
+import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, SETUP_FAILED_STATUS, parseControlLine } from './protocol.cjs';
 import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } from './options.js';
 import { stage0 } from './stage0.js';
 import { sandboxProcesses, initOf, childrenOf, innerPid, type Leftover } from './leftovers.js';
@@ -16,12 +16,19 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const PRELOAD = path.join(here, 'inside', 'preload.cjs');
 const EXEC_ENTRY = path.join(here, 'inside', 'exec.cjs');
 const CORE_ROOT = path.resolve(here, '..');
-const KOFFI_ROOT = path.dirname(createRequire(import.meta.url).resolve('koffi'));
+// koffi loads its native binary from a sibling package, so keep the whole node_modules it lives in.
+const KOFFI_MODULES = nodeModulesOf(fs.realpathSync(createRequire(import.meta.url).resolve('koffi')));
+
+function nodeModulesOf(file: string): string {
+  const parts = file.split(path.sep);
+  const index = parts.indexOf('node_modules');
+  return index < 0 ? path.dirname(file) : parts.slice(0, index + 1).join(path.sep);
+}
 
 export interface SpawnOptions extends SandboxOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** As child_process.spawn's; at most 9 entries (fd 9 is the sandbox's control socket). */
+  /** As child_process.spawn's; at most 7 entries (fds 7 to 9 belong to the sandbox's init). */
   stdio?: StdioOptions;
 }
 
@@ -59,14 +66,14 @@ export interface SandboxControls {
  */
 export type SandboxProcess = ChildProcess & SandboxControls;
 
-const MAX_STDIO = CONTROL_FD;
+const MAX_STDIO = SAVED_STDIN_FD;
 
 function normalizeStdio(stdio: StdioOptions | undefined, fallback: (IOType | 'ipc' | number)[]): StdioOptions {
   const entries = stdio === undefined ? fallback : typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio];
   if (entries.length > MAX_STDIO) {
-    throw new OptionError("option 'stdio'", `${entries.length} entries`, `at most ${MAX_STDIO}: fd ${CONTROL_FD} is the sandbox's control socket`);
+    throw new OptionError("option 'stdio'", `${entries.length} entries`, `at most ${MAX_STDIO} entries: fds ${SAVED_STDIN_FD} to ${CONTROL_FD} belong to the sandbox's init`);
   }
-  while (entries.length < MAX_STDIO) entries.push('ignore');
+  while (entries.length < CONTROL_FD) entries.push('ignore');
   return [...entries, 'pipe'] as StdioOptions;
 }
 
@@ -80,7 +87,7 @@ function realpathOrNull(p: string): string | null {
 
 /** What the sandbox needs to see even if it lies under a private tmpfs (a checkout in /tmp, say). */
 function autoExpose(cwd: string, execPath: string, extra: string[]): string[] {
-  const wanted = [cwd, path.dirname(execPath), path.dirname(fs.realpathSync(execPath)), CORE_ROOT, KOFFI_ROOT, ...extra];
+  const wanted = [cwd, path.dirname(execPath), path.dirname(fs.realpathSync(execPath)), CORE_ROOT, KOFFI_MODULES, ...extra];
   return [...new Set(wanted.map(realpathOrNull).filter((p): p is string => p !== null).concat(wanted.filter((p) => fs.existsSync(p))))];
 }
 

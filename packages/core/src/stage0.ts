@@ -8,10 +8,19 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UnsupportedHostError } from './errors.cjs';
-import { CONTROL_FD, type Identity, type SandboxConfig } from './protocol.cjs';
+import { CONTROL_FD, SAVED_STDERR_FD, SAVED_STDIN_FD, type Identity, type SandboxConfig } from './protocol.cjs';
 
-/** When the command ends: tell the host, wait for its ack (it lists the leftovers meanwhile), then exit, which kills the rest. */
-const INIT = `"$@"; s=$?; printf 'exit %s\\n' "$s" >&${CONTROL_FD}; read -r _ <&${CONTROL_FD}; exit "$s"`;
+/**
+ * The init runs the command as a background job so that its own stderr can stay silenced while it
+ * waits (dash reports "Killed" for a foreground child, into the command's output); the command gets
+ * the real stdin and stderr back from the saved fds. `wait` reaps orphans too. When the command ends
+ * the init tells the host, waits for its ack (the host lists the leftovers meanwhile), then exits,
+ * which makes the kernel kill everything left in the sandbox.
+ */
+const INIT =
+  `exec ${SAVED_STDIN_FD}<&0 ${SAVED_STDERR_FD}>&2 2>/dev/null; ` +
+  `"$@" 0<&${SAVED_STDIN_FD} 2>&${SAVED_STDERR_FD} ${SAVED_STDIN_FD}<&- ${SAVED_STDERR_FD}>&- & wait $!; s=$?; ` +
+  `printf 'exit %s\\n' "$s" >&${CONTROL_FD}; read -r _ <&${CONTROL_FD}; exit "$s"`;
 
 export const MIN_UTIL_LINUX = [2, 38] as const;
 export const UTIL_LINUX_FIX = 'install util-linux 2.38 or later (Debian/Ubuntu: apt-get install util-linux; Fedora: dnf install util-linux; Alpine: apk add util-linux-misc setpriv)';

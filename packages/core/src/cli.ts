@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// The `nsbox` command: `nsbox run [options] -- CMD [ARGS...]` and `nsbox doctor`.
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { spawn } from './sandbox.js';
+import { probeHost, type HostReport } from './probe.js';
+import { NsboxError, OptionError, SetupError, StartError } from './errors.cjs';
+import type { OptionLabel, SandboxOptions } from './options.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const RUN_HELP = `Usage: nsbox run [options] -- CMD [ARGS...]
+
+Runs CMD in a new sandbox: its own PID, mount, UTS and IPC namespaces (and a user namespace when not
+root), a private /proc, /tmp and /dev/shm, and its own hostname. Everything CMD starts dies with it.
+
+Options:
+  --network host|loopback   share the host's network (default) or get a private one with only lo, up
+  --hostname NAME           hostname inside (default nsbox-<random id>); it resolves inside
+  --tmpfs-size SIZE         size of the private /tmp and /dev/shm (64m, 1g, 10%)
+  --tmpfs PATH[:SIZE]       one more private tmpfs (repeatable)
+  --bind SRC[:DST]          bind-mount a host path read-write (repeatable)
+  --ro-bind SRC[:DST]       bind-mount a host path read-only (repeatable)
+  --read-only               make the host's mounts read-only inside
+  --writable PATH           with --read-only: a host path that stays writable (repeatable)
+  --identity caller|root    caller (default): your uid, no capabilities; root: uid 0 inside
+  --expose PATH             keep a path under a private tmpfs visible (repeatable; the working
+                            directory and Node are kept automatically)
+  --timeout DURATION        kill the whole sandbox after DURATION (500ms, 30s, 2m; a bare number is seconds)
+  -h, --help                show this help
+
+Exit status: CMD's; 128+N when a signal N killed it; 124 on timeout; 125 when the sandbox could not be set up.`;
+
+const HELP = `nsbox ${VERSION}: per-file Linux containers for Node test runners
+
+Usage:
+  nsbox run [options] -- CMD [ARGS...]   run CMD in a new sandbox (nsbox run --help for options)
+  nsbox doctor [--json]                  check whether this host can create sandboxes, and how to fix it
+  nsbox --version                        print the version
+  nsbox --help                           show this help`;
+
+class UsageError extends NsboxError {
+  constructor(message: string) {
+    super('NSBOX_USAGE', message);
+  }
+}
+
+const FLAGS: Record<string, keyof SandboxOptions> = {
+  network: 'network', hostname: 'hostname', 'tmpfs-size': 'tmpfsSize', tmpfs: 'tmpfs', bind: 'bind', 'ro-bind': 'roBind',
+  'read-only': 'readOnly', writable: 'writable', identity: 'identity', expose: 'expose', timeout: 'timeout',
+};
+const cliLabel: OptionLabel = (option) => `--${Object.keys(FLAGS).find((flag) => FLAGS[flag] === option) ?? option}`;
+
+const RUN_OPTIONS = {
+  network: { type: 'string' }, hostname: { type: 'string' }, 'tmpfs-size': { type: 'string' },
+  tmpfs: { type: 'string', multiple: true }, bind: { type: 'string', multiple: true }, 'ro-bind': { type: 'string', multiple: true },
+  'read-only': { type: 'boolean' }, writable: { type: 'string', multiple: true }, identity: { type: 'string' },
+  expose: { type: 'string', multiple: true }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Splits `[options] [--] CMD ARGS` at `--` or at the first word that is not an option or its value. */
+function splitCommand(argv: string[]): { options: string[]; command: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--') return { options: argv.slice(0, i), command: argv.slice(i + 1) };
+    if (!token.startsWith('-')) return { options: argv.slice(0, i), command: argv.slice(i) };
+    const name = token.replace(/^--?/, '');
+    const spec = (RUN_OPTIONS as Record<string, { type: string }>)[name];
+    if (spec?.type === 'string' && !token.includes('=')) i++;
+  }
+  return { options: argv, command: [] };
+}
+
+export function parseDuration(label: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  if (!match) throw new OptionError(label, text, "expected a duration such as '500ms', '30s', '2m' or a number of seconds");
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const ms = Number(match[1]) * unit;
+  if (ms <= 0) throw new OptionError(label, text, 'expected a duration above zero');
+  return ms;
+}
+
+function parseRun(argv: string[]): { options: SandboxOptions; command: string[]; help: boolean } {
+  const split = splitCommand(argv);
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: split.options, options: RUN_OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.replace(/\. To specify a positional.*$/s, '')}; see 'nsbox run --help'`);
+  }
+  const options: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(FLAGS)) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    options[key] = key === 'timeout' ? parseDuration('--timeout', value as string) : value;
+  }
+  return { options: options as SandboxOptions, command: split.command, help: values.help === true };
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return os.constants.signals[signal] ?? 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { options, command, help } = parseRun(argv);
+  if (help) {
+    console.log(RUN_HELP);
+    return 0;
+  }
+  if (command.length === 0) throw new UsageError("no command given: write it after '--', for example 'nsbox run -- node test.js'");
+  const child = spawn(command[0], command.slice(1), { ...options, stdio: 'inherit' }, cliLabel);
+
+  // A terminal already sends Ctrl-C to the whole foreground group, sandbox included: forward SIGINT
+  // only when it cannot have come from a terminal, so the command never gets it twice.
+  const forward = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGINT' && process.stdin.isTTY) return;
+    child.kill(signal);
+  };
+  const forwarded: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  for (const signal of forwarded) process.on(signal, forward);
+
+  const setup = await child.ready.then(() => undefined, (error: Error) => error);
+  const exit = await child.exited;
+  for (const signal of forwarded) process.off(signal, forward);
+
+  if (setup instanceof StartError) {
+    const report = await probeHost();
+    printBlocker(report, setup.message);
+    return 125;
+  }
+  if (setup instanceof SetupError) return 125; // the sandbox already printed the failing call
+  if (exit.leftovers.length > 0) {
+    const what = exit.timedOut ? 'were running at the timeout' : `were still running when ${command[0]} exited`;
+    process.stderr.write(
+      `nsbox: ${exit.leftovers.length} process${exit.leftovers.length === 1 ? '' : 'es'} ${what}; killed:\n` +
+        exit.leftovers.map((p) => `  pid ${p.pid}: ${p.command}\n`).join(''),
+    );
+  }
+  if (exit.timedOut) {
+    process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms; the whole sandbox was killed\n`);
+    return 124;
+  }
+  if (exit.signal) return 128 + signalNumber(exit.signal);
+  return exit.code ?? 125;
+}
+
+function printBlocker(report: HostReport, context: string): void {
+  const blocker = report.blocker;
+  process.stderr.write(`nsbox: ${context}\n`);
+  if (blocker?.cause) process.stderr.write(`nsbox: cause: ${blocker.cause}\nnsbox: fix: ${blocker.fix}\n`);
+  else if (blocker) process.stderr.write(`nsbox: ${blocker.title}: ${blocker.detail}\n`);
+}
+
+const MARK = { ok: '✓', warn: '!', fail: '✗', info: '·' } as const;
+
+async function doctor(argv: string[]): Promise<number> {
+  let json = false;
+  try {
+    json = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, strict: true }).values.json === true;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}; usage: nsbox doctor [--json]`);
+  }
+  const report = await probeHost();
+  if (json) {
+    console.log(JSON.stringify(report, null, 2));
+    return report.ok ? 0 : 1;
+  }
+  const width = Math.max(...report.checks.map((c) => c.title.length));
+  const lines = ['nsbox doctor', ''];
+  for (const check of report.checks) {
+    lines.push(`  ${MARK[check.status]} ${check.title.padEnd(width)}  ${check.detail}`);
+    if (check.cause && check.status !== 'ok') lines.push(`      cause: ${check.cause}`);
+    if (check.fix && check.status !== 'ok') lines.push(`      fix:   ${check.fix}`);
+  }
+  lines.push('', report.ok ? 'Sandboxes can be created on this host.' : 'Sandboxes cannot be created on this host: apply the fix above.');
+  console.log(lines.join('\n'));
+  return report.ok ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [subcommand, ...rest] = argv;
+  switch (subcommand) {
+    case 'run':
+      return run(rest);
+    case 'doctor':
+      return doctor(rest);
+    case '--version':
+    case '-v':
+      console.log(VERSION);
+      return 0;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(HELP);
+      return subcommand === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command '${subcommand}'; expected 'run' or 'doctor' (see 'nsbox --help')`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    if (error instanceof NsboxError) {
+      process.stderr.write(`nsbox: ${error.message}\n`);
+      process.exitCode = error instanceof OptionError || error instanceof UsageError ? 2 : 125;
+    } else {
+      process.stderr.write(`nsbox: internal error (please report it): ${(error as Error)?.stack ?? error}\n`);
+      process.exitCode = 70;
+    }
+  },
+);
