@@ -87,7 +87,10 @@ function parseRun(argv: string[]): { options: SandboxOptions; command: string[];
   try {
     ({ values } = parseArgs({ args: split.options, options: RUN_OPTIONS, strict: true, allowPositionals: false }));
   } catch (error) {
-    throw new UsageError(`${(error as Error).message.replace(/\. To specify a positional.*$/s, '')}; see 'nsbox run --help'`);
+    const message = (error as Error).message;
+    const needsValue = /^Option '(-[-\w]+)[^']*' argument (missing|is ambiguous)/.exec(message);
+    if (needsValue) throw new UsageError(`${needsValue[1]} needs a value (write ${needsValue[1]}=VALUE for one that starts with '-'); see 'nsbox run --help'`);
+    throw new UsageError(`${message.split('\n')[0].replace(/\. To specify a positional.*$/, '')}; see 'nsbox run --help'`);
   }
   const options: Record<string, unknown> = {};
   for (const [flag, key] of Object.entries(FLAGS)) {
@@ -131,9 +134,10 @@ async function run(argv: string[]): Promise<number> {
   }
   if (setup instanceof SetupError) return 125; // the sandbox already printed the failing call
   if (exit.leftovers.length > 0) {
-    const what = exit.timedOut ? 'were running at the timeout' : `were still running when ${command[0]} exited`;
+    const one = exit.leftovers.length === 1;
+    const what = exit.timedOut ? `${one ? 'was' : 'were'} running at the timeout` : `${one ? 'was' : 'were'} still running when ${command[0]} exited`;
     process.stderr.write(
-      `nsbox: ${exit.leftovers.length} process${exit.leftovers.length === 1 ? '' : 'es'} ${what}; killed:\n` +
+      `nsbox: ${exit.leftovers.length} process${one ? '' : 'es'} ${what}; killed:\n` +
         exit.leftovers.map((p) => `  pid ${p.pid}: ${p.command}\n`).join(''),
     );
   }

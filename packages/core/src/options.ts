@@ -74,12 +74,19 @@ function absoluteTarget(label: string, value: string): string {
   return resolved;
 }
 
-function parseBind(label: string, entry: string, readOnly: boolean) {
+function isUnder(child: string, parent: string): boolean {
+  return child !== parent && child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
+}
+
+function parseBind(label: string, entry: string, readOnly: boolean, tmpfs: string[]) {
   const colon = entry.indexOf(':');
   const sourceText = colon < 0 ? entry : entry.slice(0, colon);
   const source = existingAbsolute(label, sourceText, 'source');
   const target = colon < 0 ? source : absoluteTarget(label, entry.slice(colon + 1));
-  if (target === '/') throw new OptionError(label, entry, 'the destination cannot be /');
+  // Creating a missing destination on a host filesystem would change the host.
+  if (!fs.existsSync(target) && !tmpfs.some((t) => isUnder(target, t))) {
+    throw new OptionError(label, entry, `the destination does not exist; nsbox creates destinations only inside its own tmpfs mounts (${tmpfs.join(', ')})`);
+  }
   return { source, target, readOnly };
 }
 
@@ -119,8 +126,8 @@ export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel 
   }
 
   const bind = [
-    ...list(label('bind'), options.bind).map((e) => parseBind(label('bind'), e, false)),
-    ...list(label('roBind'), options.roBind).map((e) => parseBind(label('roBind'), e, true)),
+    ...list(label('bind'), options.bind).map((e) => parseBind(label('bind'), e, false, tmpfs.map((t) => t.path))),
+    ...list(label('roBind'), options.roBind).map((e) => parseBind(label('roBind'), e, true, tmpfs.map((t) => t.path))),
   ];
 
   if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') {

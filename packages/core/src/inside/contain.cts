@@ -1,7 +1,7 @@
 // The whole in-sandbox recipe, in order. Each step does nothing when not asked for and throws a
 // SetupError naming the kernel call and errno when it fails.
 import { assertFreshNamespaces } from './guard.cjs';
-import { bindPaths, holdHiddenPaths, holdWritablePaths, makeHostReadOnly, mountTmpfs, reexposeHiddenPaths } from './mnt.cjs';
+import { allowWrites, bindPaths, holdBindSources, holdHiddenPaths, holdWritablePaths, makeHostReadOnly, mountTmpfs, reexposeHiddenPaths } from './mnt.cjs';
 import { mountProc } from './pid.cjs';
 import { setHostname } from './uts.cjs';
 import { bringUpLoopback } from './net.cjs';
@@ -11,10 +11,13 @@ import type { SandboxConfig } from '../protocol.cjs';
 export function contain(config: SandboxConfig): void {
   assertFreshNamespaces(config);
   const hidden = holdHiddenPaths(config);
-  makeHostReadOnly(config, holdWritablePaths(config));
+  const writable = holdWritablePaths(config);
+  const bindSources = holdBindSources(config);
+  makeHostReadOnly(config);
   mountTmpfs(config);
   reexposeHiddenPaths(hidden);
-  bindPaths(config);
+  allowWrites(writable);
+  bindPaths(config, bindSources);
   mountProc();
   setHostname(config, `/tmp/.nsbox-${process.pid}`);
   bringUpLoopback(config);

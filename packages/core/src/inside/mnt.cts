@@ -38,25 +38,26 @@ export function holdWritablePaths(config: SandboxConfig): HeldPath[] {
   return config.readOnly ? hold(outermost(config.writable)) : [];
 }
 
-function bindHeld(step: string, held: HeldPath): void {
-  if (!fs.existsSync(held.path)) {
-    if (held.isDirectory) fs.mkdirSync(held.path, { recursive: true });
+/** Bind sources are opened early too: a source under /tmp is hidden once the tmpfs is mounted. */
+export function holdBindSources(config: SandboxConfig): HeldPath[] {
+  return hold(config.bind.map((b) => b.source));
+}
+
+function bindHeld(step: string, held: HeldPath, target = held.path): void {
+  if (!fs.existsSync(target)) {
+    if (held.isDirectory) fs.mkdirSync(target, { recursive: true });
     else {
-      fs.mkdirSync(path.dirname(held.path), { recursive: true });
-      fs.writeFileSync(held.path, '');
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, '');
     }
   }
-  mount(step, `/proc/self/fd/${held.fd}`, held.path, null, MS_BIND | MS_REC, null);
+  mount(step, `/proc/self/fd/${held.fd}`, target, null, MS_BIND | MS_REC, null);
   fs.closeSync(held.fd);
 }
 
-export function makeHostReadOnly(config: SandboxConfig, writable: HeldPath[]): void {
+export function makeHostReadOnly(config: SandboxConfig): void {
   if (!config.readOnly) return;
   mountSetattr('read-only host', '/', MOUNT_ATTR_RDONLY, 0, true);
-  for (const held of writable) {
-    bindHeld('writable path', held);
-    mountSetattr('writable path', held.path, 0, MOUNT_ATTR_RDONLY, true);
-  }
 }
 
 export function mountTmpfs(config: SandboxConfig): void {
@@ -70,16 +71,17 @@ export function reexposeHiddenPaths(held: HeldPath[]): void {
   for (const entry of held) bindHeld('re-expose', entry);
 }
 
-export function bindPaths(config: SandboxConfig): void {
-  for (const { source, target, readOnly } of config.bind) {
-    if (!fs.existsSync(target)) {
-      if (fs.statSync(source).isDirectory()) fs.mkdirSync(target, { recursive: true });
-      else {
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        fs.writeFileSync(target, '');
-      }
-    }
-    mount('bind', source, target, null, MS_BIND | MS_REC, null);
-    if (readOnly) mountSetattr('bind', target, MOUNT_ATTR_RDONLY, 0, true);
+/** Mounted after the tmpfs and re-exposed paths, so a writable path under /tmp ends up on top. */
+export function allowWrites(held: HeldPath[]): void {
+  for (const entry of held) {
+    bindHeld('writable path', entry);
+    mountSetattr('writable path', entry.path, 0, MOUNT_ATTR_RDONLY, true);
   }
+}
+
+export function bindPaths(config: SandboxConfig, sources: HeldPath[]): void {
+  config.bind.forEach(({ target, readOnly }, i) => {
+    bindHeld('bind', sources[i], target);
+    if (readOnly) mountSetattr('bind', target, MOUNT_ATTR_RDONLY, 0, true);
+  });
 }

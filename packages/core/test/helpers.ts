@@ -1,0 +1,70 @@
+import { spawn, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CORE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = path.join(CORE, 'dist', 'cli.js');
+export const REPO = path.resolve(CORE, '..', '..');
+export const NOBODY = 65534;
+
+export interface Result {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion and collects its output. */
+export function run(file: string, args: string[], options: SpawnOptions & { input?: string } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    child.stdin!.end(options.input ?? '');
+  });
+}
+
+/** `nsbox ARGS` through the built CLI. */
+export function nsbox(args: string[], options: SpawnOptions & { input?: string } = {}): Promise<Result> {
+  return run(process.execPath, [CLI, ...args], options);
+}
+
+/** The outermost ancestor of `target` that user `uid` cannot traverse, if any. */
+export function blockedAncestor(target: string, uid: number): string | undefined {
+  const parts = path.resolve(target).split('/').filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = `/${parts.slice(0, i).join('/')}`;
+    const stat = fs.statSync(dir);
+    const traversable = stat.uid === uid ? (stat.mode & 0o100) !== 0 : (stat.mode & 0o001) !== 0;
+    if (!traversable) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * Runs a command as an unprivileged user. When the checkout sits below a directory that user cannot
+ * enter (a CI clone under /root, say), it runs inside a root nsbox sandbox that hides that directory
+ * under a tmpfs and exposes the checkout again at the same path: the host's permissions stay as they are.
+ */
+export function asNobody(args: string[], options: SpawnOptions & { input?: string } = {}): Promise<Result> {
+  const setpriv = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...args];
+  const env = { ...process.env, HOME: os.tmpdir(), ...options.env };
+  const blocked = [REPO, process.execPath].map((p) => blockedAncestor(p, NOBODY)).filter((p): p is string => !!p);
+  if (blocked.length === 0) return run(setpriv[0], setpriv.slice(1), { cwd: REPO, ...options, env });
+  const hide = [...new Set(blocked)].flatMap((dir) => ['--tmpfs', dir]);
+  return nsbox(['run', ...hide, '--expose', REPO, '--', ...setpriv], { cwd: REPO, ...options, env });
+}
+
+export function lines(text: string): string[] {
+  return text.trim().split('\n').filter(Boolean);
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
+}

@@ -1,0 +1,35 @@
+// Every run of the suite must leave the host as it found it: same mounts, same hostname, no sandbox
+// left running. Fails the run otherwise.
+import fs from 'node:fs';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+
+function mounts(): string[] {
+  return fs.readFileSync('/proc/self/mounts', 'utf8').trim().split('\n').sort();
+}
+
+function unshareProcesses(): string[] {
+  try {
+    return execFileSync('pgrep', ['-a', '-x', 'unshare'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+export default function setup() {
+  const before = { mounts: mounts(), hostname: os.hostname(), unshare: unshareProcesses() };
+  return async () => {
+    // Sandboxes killed at the very end of a test may need a moment to be reaped.
+    for (let i = 0; i < 50 && unshareProcesses().length > before.unshare.length; i++) await new Promise((r) => setTimeout(r, 100));
+    const problems: string[] = [];
+    const after = mounts();
+    const added = after.filter((m) => !before.mounts.includes(m));
+    const removed = before.mounts.filter((m) => !after.includes(m));
+    if (added.length || removed.length) problems.push(`the host's mount table changed: +${JSON.stringify(added)} -${JSON.stringify(removed)}`);
+    if (os.hostname() !== before.hostname) problems.push(`the host's hostname changed from ${before.hostname} to ${os.hostname()}`);
+    const leaked = unshareProcesses().filter((p) => !before.unshare.includes(p));
+    if (leaked.length) problems.push(`sandboxes still running after the suite: ${leaked.join('; ')}`);
+    if (problems.length) throw new Error(`host changed by the test suite:\n${problems.join('\n')}`);
+    console.log('host unchanged: mount table, hostname and process list checked');
+  };
+}
