@@ -54,9 +54,15 @@ describe('private /tmp and /dev/shm', () => {
   test('a working directory under /tmp stays visible at the same path', async () => {
     const project = hostDir('nsbox-project');
     fs.writeFileSync(path.join(project, 'file.txt'), 'from the host\n');
-    const r = await nsbox(['run', '--', 'sh', '-c', 'pwd; cat file.txt; ls -A /tmp | wc -l'], { cwd: project });
+    const marker = uniqueName('nsbox-host-marker');
+    fs.writeFileSync(path.join(os.tmpdir(), marker), 'host');
+    cleanup.push(path.join(os.tmpdir(), marker));
+    const r = await nsbox(['run', '--', 'sh', '-c', 'pwd; cat file.txt; ls -A /tmp'], { cwd: project });
     expect(r.stderr).toBe('');
-    expect(lines(r.stdout)).toEqual([project, 'from the host', '1']);
+    const [cwd, content, ...tmp] = lines(r.stdout);
+    expect([cwd, content]).toEqual([project, 'from the host']);
+    expect(tmp).toContain(path.basename(project));
+    expect(tmp).not.toContain(marker);
   });
 });
 

@@ -62,6 +62,8 @@ export function makeHostReadOnly(config: SandboxConfig): void {
 
 export function mountTmpfs(config: SandboxConfig): void {
   for (const { path: target, size, mode } of config.tmpfs) {
+    // A mount point under an earlier tmpfs (say /tmp/x) is gone from the fresh tmpfs: make it there.
+    if (!fs.existsSync(target)) fs.mkdirSync(target, { recursive: true });
     const data = size ? `mode=${mode},size=${size}` : `mode=${mode}`;
     mount('tmpfs', 'tmpfs', target, 'tmpfs', MS_NOSUID | MS_NODEV, data);
   }
