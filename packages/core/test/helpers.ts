@@ -35,30 +35,39 @@ export function nsbox(args: string[], options: SpawnOptions & { input?: string }
   return run(process.execPath, [CLI, ...args], options);
 }
 
-/** The outermost ancestor of `target` that user `uid` cannot traverse, if any. */
-export function blockedAncestor(target: string, uid: number): string | undefined {
+function traversable(dir: string, uid: number): boolean {
+  const stat = fs.statSync(dir);
+  return stat.uid === uid ? (stat.mode & 0o100) !== 0 : (stat.mode & 0o001) !== 0;
+}
+
+/**
+ * nsbox flags that let user `uid` reach `target`: every directory on the way that it cannot enter is
+ * covered by a tmpfs (which it can enter) with what lies beyond exposed again at the same path.
+ */
+export function reachFlags(target: string, uid: number): string[] {
   const parts = path.resolve(target).split('/').filter(Boolean);
+  const flags: string[] = [];
   for (let i = 1; i <= parts.length; i++) {
     const dir = `/${parts.slice(0, i).join('/')}`;
-    const stat = fs.statSync(dir);
-    const traversable = stat.uid === uid ? (stat.mode & 0o100) !== 0 : (stat.mode & 0o001) !== 0;
-    if (!traversable) return dir;
+    if (traversable(dir, uid)) continue;
+    flags.push('--tmpfs', dir);
+    const beyond = i < parts.length ? [`/${parts.slice(0, i + 1).join('/')}`] : fs.readdirSync(dir).map((entry) => path.join(dir, entry));
+    for (const p of beyond) flags.push('--expose', p);
   }
-  return undefined;
+  return flags;
 }
 
 /**
  * Runs a command as an unprivileged user. When the checkout sits below a directory that user cannot
- * enter (a CI clone under /root, say), it runs inside a root nsbox sandbox that hides that directory
- * under a tmpfs and exposes the checkout again at the same path: the host's permissions stay as they are.
+ * enter (a CI clone in a mode-700 temp dir, say), it runs inside a root nsbox sandbox that covers those
+ * directories with tmpfs and exposes the checkout again at the same path: the host's permissions stay as they are.
  */
 export function asNobody(args: string[], options: SpawnOptions & { input?: string } = {}): Promise<Result> {
   const setpriv = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...args];
   const env = { ...process.env, HOME: os.tmpdir(), ...options.env };
-  const blocked = [REPO, process.execPath].map((p) => blockedAncestor(p, NOBODY)).filter((p): p is string => !!p);
-  if (blocked.length === 0) return run(setpriv[0], setpriv.slice(1), { cwd: REPO, ...options, env });
-  const hide = [...new Set(blocked)].flatMap((dir) => ['--tmpfs', dir]);
-  return nsbox(['run', ...hide, '--expose', REPO, '--', ...setpriv], { cwd: REPO, ...options, env });
+  const reach = [...reachFlags(REPO, NOBODY), ...reachFlags(path.dirname(process.execPath), NOBODY)];
+  if (reach.length === 0) return run(setpriv[0], setpriv.slice(1), { cwd: REPO, ...options, env });
+  return nsbox(['run', ...reach, '--', ...setpriv], { cwd: REPO, ...options, env });
 }
 
 export function lines(text: string): string[] {
