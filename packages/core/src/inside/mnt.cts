@@ -30,7 +30,8 @@ function outermost(paths: string[]): string[] {
 }
 
 export function holdHiddenPaths(config: SandboxConfig): HeldPath[] {
-  const hidden = config.expose.filter((p) => config.tmpfs.some((t) => isUnder(p, t.path) && p !== t.path));
+  // A path that is itself a tmpfs mount point stays the tmpfs: that is what was asked for.
+  const hidden = config.expose.filter((p) => config.tmpfs.some((t) => isUnder(p, t.path)) && !config.tmpfs.some((t) => t.path === p));
   return hold(outermost(hidden).filter((p) => fs.existsSync(p)));
 }
 
