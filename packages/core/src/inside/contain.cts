@@ -3,7 +3,7 @@
 import { assertFreshNamespaces } from './guard.cjs';
 import { allowWrites, bindPaths, holdBindSources, holdHiddenPaths, holdWritablePaths, makeHostReadOnly, mountTmpfs, reexposeHiddenPaths } from './mnt.cjs';
 import { mountProc } from './pid.cjs';
-import { setHostname } from './uts.cjs';
+import { overlayHostFiles, setHostname } from './uts.cjs';
 import { bringUpLoopback } from './net.cjs';
 import { dropCapabilities } from './user.cjs';
 import type { SandboxConfig } from '../protocol.cjs';
@@ -14,12 +14,13 @@ export function contain(config: SandboxConfig): void {
   const writable = holdWritablePaths(config);
   const bindSources = holdBindSources(config);
   makeHostReadOnly(config);
+  overlayHostFiles(config);
   mountTmpfs(config);
   reexposeHiddenPaths(hidden);
   allowWrites(writable);
   bindPaths(config, bindSources);
   mountProc();
-  setHostname(config, `/tmp/.nsbox-${process.pid}`);
+  setHostname(config);
   bringUpLoopback(config);
   dropCapabilities(config);
 }
