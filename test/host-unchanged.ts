@@ -8,12 +8,21 @@ function mounts(): string[] {
   return fs.readFileSync('/proc/self/mounts', 'utf8').trim().split('\n').sort();
 }
 
+/** Live `unshare` processes (zombies waiting for an unrelated parent to reap them do not count). */
 function unshareProcesses(): string[] {
+  let found: string[] = [];
   try {
-    return execFileSync('pgrep', ['-a', '-x', 'unshare'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    found = execFileSync('pgrep', ['-a', '-x', 'unshare'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
   } catch {
     return [];
   }
+  return found.filter((line) => {
+    try {
+      return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${line.split(' ')[0]}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
 }
 
 export default function setup() {

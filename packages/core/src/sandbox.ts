@@ -56,7 +56,12 @@ export interface SandboxControls {
   readonly ready: Promise<void>;
   /** Resolves when the sandbox and everything in it is gone. */
   readonly exited: Promise<SandboxExit>;
-  /** Kills every process of the sandbox at once. */
+  /** The processes running in the sandbox now, the init excluded (the command itself is pid 2). */
+  processes(): Leftover[];
+  /**
+   * Kills every process of the sandbox at once. What runs besides the command itself is listed first,
+   * in `exited.leftovers` and a 'leftovers' event.
+   */
   destroy(): Promise<SandboxExit>;
 }
 
@@ -207,8 +212,13 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
     hostname,
     ready,
     exited,
+    processes: () => sandboxProcesses(child.pid!),
     destroy() {
-      if (child.exitCode === null && child.signalCode === null) stage0Kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) {
+        leftovers = sandboxProcesses(child.pid!).filter((p) => p.pid !== 2);
+        if (leftovers.length > 0) child.emit('leftovers', leftovers);
+        stage0Kill('SIGKILL');
+      }
       return exited;
     },
   });

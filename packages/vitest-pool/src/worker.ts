@@ -1,0 +1,165 @@
+// One Vitest worker in one nsbox sandbox (main-process side). The worker itself is Vitest's stock
+// forks entry, born inside the sandbox by nsbox's fork().
+import { fork as forkUnsandboxed, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { PoolOptions, PoolWorker } from 'vitest/node';
+import { fork, type Leftover, type SandboxOptions, type SandboxProcess } from 'nsbox';
+import { diagnose, unsandboxedWarning, type OnUnsupported } from './policy.js';
+
+/** Shared by every worker of one pool: once a host is found unable to sandbox, it stays so. */
+export interface Fallback {
+  policy: OnUnsupported;
+  unsandboxed: Promise<boolean> | undefined;
+}
+
+interface Streams {
+  stdout: NodeJS.WritableStream & { setMaxListeners(n: number): unknown; getMaxListeners(): number };
+  stderr: NodeJS.WritableStream & { setMaxListeners(n: number): unknown; getMaxListeners(): number };
+}
+
+export class NsboxPoolWorker implements PoolWorker {
+  readonly name = 'nsbox';
+  // Vitest writes transformed modules under its tmpDir; the sandbox sees that directory (see expose).
+  readonly cacheFs = true;
+  private child: SandboxProcess | ChildProcess | undefined;
+  private readonly files = new Set<string>();
+  private readonly entry: string;
+  private readonly streams: Streams;
+
+  constructor(
+    private readonly options: PoolOptions,
+    private readonly sandbox: SandboxOptions,
+    private readonly fallback: Fallback,
+  ) {
+    this.entry = path.resolve(options.distPath, 'workers/forks.js');
+    const logger = options.project.vitest.logger as unknown as { outputStream: Streams['stdout']; errorStream: Streams['stderr'] };
+    this.streams = { stdout: logger.outputStream, stderr: logger.errorStream };
+  }
+
+  /** What the worker must see although a private tmpfs covers it: Vitest's transform cache, above all. */
+  private expose(): string[] {
+    const project = this.options.project as unknown as { tmpDir?: string; config: { root: string } };
+    const paths = [project.config.root, this.options.distPath];
+    if (project.tmpDir) {
+      fs.mkdirSync(project.tmpDir, { recursive: true });
+      paths.push(project.tmpDir);
+    }
+    return [...(this.sandbox.expose ?? []), ...paths];
+  }
+
+  async start(): Promise<void> {
+    if (this.child) return;
+    const unsandboxed = await this.fallback.unsandboxed;
+    const child = unsandboxed ? this.startUnsandboxed() : this.startSandboxed();
+    this.child = child;
+    this.pipeOutput(child);
+    if ('ready' in child) {
+      try {
+        await child.ready;
+      } catch (failure) {
+        this.child = undefined;
+        await this.handleUnsupported(failure as Error);
+      }
+    }
+  }
+
+  private startSandboxed(): SandboxProcess {
+    const child = fork(this.entry, [], {
+      ...this.sandbox,
+      expose: this.expose(),
+      cwd: this.options.project.config.root,
+      env: this.options.env as NodeJS.ProcessEnv,
+      execArgv: this.options.execArgv,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
+    return child;
+  }
+
+  private startUnsandboxed(): ChildProcess {
+    return forkUnsandboxed(this.entry, [], {
+      env: this.options.env as NodeJS.ProcessEnv,
+      execArgv: this.options.execArgv,
+      stdio: 'pipe',
+      serialization: 'advanced',
+    });
+  }
+
+  private async handleUnsupported(failure: Error): Promise<void> {
+    const error = await diagnose(failure);
+    if (this.fallback.policy === 'error') throw error;
+    this.fallback.unsandboxed ??= Promise.resolve().then(() => {
+      this.streams.stderr.write(unsandboxedWarning(error));
+      return true;
+    });
+    await this.fallback.unsandboxed;
+    this.child = this.startUnsandboxed();
+    this.pipeOutput(this.child);
+  }
+
+  private pipeOutput(child: ChildProcess): void {
+    for (const [from, to] of [[child.stdout, this.streams.stdout], [child.stderr, this.streams.stderr]] as const) {
+      if (!from) continue;
+      to.setMaxListeners(to.getMaxListeners() + 1);
+      from.pipe(to, { end: false });
+    }
+  }
+
+  private unpipeOutput(child: ChildProcess): void {
+    for (const [from, to] of [[child.stdout, this.streams.stdout], [child.stderr, this.streams.stderr]] as const) {
+      if (!from) continue;
+      from.unpipe(to);
+      to.setMaxListeners(Math.max(0, to.getMaxListeners() - 1));
+    }
+  }
+
+  private reportLeftovers(leftovers: Leftover[]): void {
+    const files = [...this.files].map((f) => path.relative(this.options.project.config.root, f)).join(', ') || '(no test file)';
+    const list = leftovers.map((p) => `  pid ${p.pid}: ${p.command}`).join('\n');
+    this.streams.stderr.write(
+      `\n[nsbox] ${files} left ${leftovers.length} process${leftovers.length === 1 ? '' : 'es'} running; killed:\n${list}\n`,
+    );
+  }
+
+  /** Vitest has already exchanged 'stop'/'stopped' with the worker: nothing in the sandbox needs more time. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if ('destroy' in child && typeof (child as SandboxProcess).exited === 'object') {
+      await (child as SandboxProcess).destroy();
+    } else if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    this.unpipeOutput(child);
+  }
+
+  send(message: Parameters<PoolWorker['send']>[0]): void {
+    const request = message as { type?: string; context?: { files?: { filepath: string }[] } };
+    if ((request.type === 'run' || request.type === 'collect') && request.context?.files) {
+      for (const file of request.context.files) this.files.add(file.filepath);
+    }
+    this.process.send(message);
+  }
+
+  on(event: string, callback: (arg: any) => void): void {
+    this.process.on(event, callback);
+  }
+
+  off(event: string, callback: (arg: any) => void): void {
+    this.process.off(event, callback);
+  }
+
+  deserialize(data: unknown): unknown {
+    return data;
+  }
+
+  private get process(): ChildProcess {
+    if (!this.child) throw new Error('[vitest-pool-nsbox] the worker was stopped or never started');
+    return this.child;
+  }
+}
