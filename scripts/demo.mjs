@@ -27,3 +27,23 @@ const sandbox = parse(out);
 const width = Math.max(...Object.keys(host).map((k) => k.length));
 console.log(`${''.padEnd(width)}  ${'host'.padEnd(22)}  nsbox run --network loopback`);
 for (const key of Object.keys(host)) console.log(`${key.padEnd(width)}  ${String(host[key]).padEnd(22)}  ${sandbox[key]}`);
+
+// Then a real Vitest suite, every file in its own sandbox (e2e/suite through vitest-pool-nsbox).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const project = path.resolve(import.meta.dirname, '../e2e/vitest4');
+const results = fs.mkdtempSync(path.join(project, '.results-'));
+console.log('\nA Vitest suite under vitest-pool-nsbox (e2e/suite), one sandbox per file:\n');
+const vitest = spawnSync(process.execPath, [path.join(project, 'node_modules/vitest/vitest.mjs'), 'run'], {
+  cwd: project,
+  stdio: 'inherit',
+  env: { ...process.env, NSBOX_E2E_RESULTS: results },
+});
+for (const name of ['a', 'b', 'c']) {
+  const seen = JSON.parse(fs.readFileSync(path.join(results, `isolation-${name}.json`), 'utf8'));
+  console.log(`isolation-${name}.test.js ran as pid ${seen.pid} on host '${seen.hostname}', saw ${seen.processes} processes, and held 127.0.0.1:45123 while the others did: ${seen.portSharedByAll}`);
+}
+fs.rmSync(results, { recursive: true, force: true });
+process.exitCode = vitest.status ?? 1;

@@ -40,12 +40,11 @@ export class NsboxPoolWorker implements PoolWorker {
   /** What the worker must see although a private tmpfs covers it: Vitest's transform cache, above all. */
   private expose(): string[] {
     const project = this.options.project as unknown as { tmpDir?: string; config: { root: string } };
-    const paths = [project.config.root, this.options.distPath];
-    if (project.tmpDir) {
-      fs.mkdirSync(project.tmpDir, { recursive: true });
-      paths.push(project.tmpDir);
-    }
-    return [...(this.sandbox.expose ?? []), ...paths];
+    const coverage = (this.options.project.vitest.config as { coverage?: { enabled?: boolean; reportsDirectory?: string } }).coverage;
+    // Vitest 5 workers write their raw coverage themselves, under the reports directory.
+    const written = [project.tmpDir, coverage?.enabled ? coverage.reportsDirectory : undefined].filter((p): p is string => !!p);
+    for (const dir of written) fs.mkdirSync(dir, { recursive: true });
+    return [...(this.sandbox.expose ?? []), project.config.root, this.options.distPath, ...written];
   }
 
   async start(): Promise<void> {
