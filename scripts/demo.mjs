@@ -34,7 +34,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const project = path.resolve(import.meta.dirname, '../e2e/vitest4');
-const results = fs.mkdtempSync(path.join(project, '.results-'));
+const results = fs.mkdtempSync(path.resolve(project, '../suite/.results-'));
 console.log('\nA Vitest suite under vitest-pool-nsbox (e2e/suite), one sandbox per file:\n');
 const vitest = spawnSync(process.execPath, [path.join(project, 'node_modules/vitest/vitest.mjs'), 'run'], {
   cwd: project,

@@ -39,8 +39,8 @@ describe.each(pairs)('$name', (pair) => {
   const facts = (name: string): Facts => JSON.parse(fs.readFileSync(path.join(results, `${name}.json`), 'utf8'));
 
   beforeAll(async () => {
-    // Not under /tmp: each sandbox has its own /tmp, and the files must see each other's results.
-    results = fs.mkdtempSync(path.join(pair.dir, '.results-'));
+    // In the project (which nsbox keeps visible), not in /tmp: each sandbox has its own /tmp.
+    results = fs.mkdtempSync(path.join(SUITE, '.results-'));
     result = await vitest(pair, [], { NSBOX_E2E_RESULTS: results });
     return () => fs.rmSync(results, { recursive: true, force: true });
   });
