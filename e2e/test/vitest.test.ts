@@ -31,7 +31,7 @@ function hostHasProcess(pattern: string): boolean {
   }
 }
 
-type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; poolId: string; portSharedByAll: boolean };
+type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; vitestPoolId: string; portSharedByAll: boolean };
 
 describe.each(pairs)('$name', (pair) => {
   let result: Result;
@@ -84,7 +84,7 @@ describe.each(pairs)('$name', (pair) => {
   });
 
   test('VITEST_POOL_ID is set as with the stock pools', () => {
-    const ids = ['a', 'b', 'c'].map((n) => Number(facts(`isolation-${n}`).poolId));
+    const ids = ['a', 'b', 'c'].map((n) => Number(facts(`isolation-${n}`).vitestPoolId));
     for (const id of ids) expect(id).toBeGreaterThanOrEqual(1);
   });
 
@@ -98,7 +98,7 @@ describe.each(pairs)('$name', (pair) => {
     const output = failed.stdout + failed.stderr;
     expect(failed.status).toBe(1);
     expect(output).toContain('AssertionError: expected 41 to be 42');
-    expect(output).toMatch(/tests\/failing\.test\.js:4:18/);
+    expect(output).toMatch(/lib\/cases\.cjs:36:20/);
     expect(output).toContain('expect(answer).toBe(42);');
   });
 
@@ -108,7 +108,7 @@ describe.each(pairs)('$name', (pair) => {
       const covered = await vitest(pair, ['tests/snapshot.test.js', '--coverage.enabled', `--coverage.reportsDirectory=${reports}`], { NSBOX_E2E_RESULTS: results });
       expect(covered.status).toBe(0);
       const summary = JSON.parse(fs.readFileSync(path.join(reports, 'coverage-summary.json'), 'utf8'));
-      const math = summary[path.join(SUITE, 'lib/math.js')];
+      const math = summary[path.join(SUITE, 'lib/math.cjs')];
       expect(math.functions).toMatchObject({ total: 2, covered: 1 });
     } finally {
       fs.rmSync(reports, { recursive: true, force: true });

@@ -22,6 +22,8 @@ export function enterSandbox(): boolean {
   try {
     const config = JSON.parse(raw) as SandboxConfig;
     contain(config);
+    // Lets code in this process (the Jest environment, say) check that it really runs in a sandbox.
+    Object.defineProperty(process, Symbol.for('nsbox.sandbox'), { value: Object.freeze({ hostname: config.hostname }) });
     tell(`ready ${JSON.stringify({ hostname: config.hostname })}`);
     fs.closeSync(CONTROL_FD);
     return true;

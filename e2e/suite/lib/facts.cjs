@@ -1,18 +1,18 @@
-// Helpers for the e2e test files: what a test file sees of its sandbox, written where the outer test reads it.
-import fs from 'node:fs';
-import os from 'node:os';
-import net from 'node:net';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+// What a test file sees of its sandbox, written where the outer e2e test reads it.
+const fs = require('node:fs');
+const os = require('node:os');
+const net = require('node:net');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 
-export const RESULTS = process.env.NSBOX_E2E_RESULTS;
+const RESULTS = process.env.NSBOX_E2E_RESULTS;
 
-export function record(name, facts) {
+function record(name, facts) {
   fs.mkdirSync(RESULTS, { recursive: true });
   fs.writeFileSync(path.join(RESULTS, `${name}.json`), JSON.stringify(facts));
 }
 
-export function sandboxView(name) {
+function sandboxView(name) {
   const tmpBefore = fs.readdirSync('/tmp');
   fs.writeFileSync(`/tmp/${name}-was-here`, name);
   execFileSync('ipcmk', ['-Q']);
@@ -26,23 +26,23 @@ export function sandboxView(name) {
     processes: fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length,
     queues: execFileSync('ipcs', ['-q'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('0x')).length,
     uid: process.getuid(),
-    poolId: process.env.VITEST_POOL_ID ?? process.env.JEST_WORKER_ID,
-    workerId: process.env.VITEST_WORKER_ID,
+    vitestPoolId: process.env.VITEST_POOL_ID,
+    jestWorkerId: process.env.JEST_WORKER_ID,
   };
 }
 
 /** Binds the shared port, then holds it until every file of the group has bound it too. */
-export async function holdSharedPort(name, group, port = 45123) {
+async function holdSharedPort(name, group, port = 45123) {
   fs.mkdirSync(RESULTS, { recursive: true });
   const server = net.createServer((s) => s.end(name));
   await new Promise((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
   fs.writeFileSync(path.join(RESULTS, `bound-${name}`), '');
   const deadline = Date.now() + 20_000;
-  while (!group.every((other) => fs.existsSync(path.join(RESULTS, `bound-${other}`)))) {
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const together = group.every((other) => fs.existsSync(path.join(RESULTS, `bound-${other}`)));
+  const allBound = () => group.every((other) => fs.existsSync(path.join(RESULTS, `bound-${other}`)));
+  while (!allBound() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const together = allBound();
   await new Promise((r) => server.close(r));
   return together;
 }
+
+module.exports = { record, sandboxView, holdSharedPort };

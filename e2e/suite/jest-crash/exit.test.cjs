@@ -1,0 +1,3 @@
+test('calls process.exit in the middle of a test', () => {
+  process.exit(3);
+});

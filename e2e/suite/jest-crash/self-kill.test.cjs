@@ -1,0 +1,3 @@
+test('SIGKILLs its own process', () => {
+  process.kill(process.pid, 'SIGKILL');
+});

@@ -1,0 +1,3 @@
+test('runs on after other files crashed', () => {
+  expect(1 + 1).toBe(2);
+});

@@ -1,0 +1,11 @@
+// The suite under Jest 30, one nsbox container per file, through the preset.
+module.exports = {
+  rootDir: __dirname,
+  roots: ['<rootDir>/jest-tests', '<rootDir>/lib'],
+  testMatch: ['**/*.test.cjs'],
+  preset: 'jest-environment-nsbox',
+  testEnvironmentOptions: { nsbox: { network: 'loopback' } },
+  // The isolation files wait for each other to hold the same port at once: run them side by side.
+  maxWorkers: 3,
+  collectCoverageFrom: ['lib/math.cjs'],
+};

@@ -1,0 +1,40 @@
+// The e2e test cases, written once for both runners: they use the runner's globals (test, expect).
+const { spawnSync } = require('node:child_process');
+const { record, sandboxView, holdSharedPort } = require('./facts.cjs');
+const { add } = require('./math.cjs');
+
+const GROUP = ['a', 'b', 'c'];
+
+function isolationCase(name) {
+  test(`file ${name} sees only its own sandbox`, async () => {
+    const view = sandboxView(name);
+    const portSharedByAll = await holdSharedPort(name, GROUP);
+    record(`isolation-${name}`, { ...view, portSharedByAll });
+    expect(view.pid).toBe(2);
+    expect(view.tmpAfter).toContain(`${name}-was-here`);
+  }, 30_000);
+}
+
+function daemonCase() {
+  test('a file that leaves a daemon behind still passes; nsbox reports and kills the daemon', () => {
+    spawnSync('sh', ['-c', 'setsid sh -c "sleep 3201 &"'], { stdio: 'ignore' });
+    record('daemon', { started: true });
+  });
+}
+
+function snapshotCase() {
+  test('snapshots and coverage work from inside the sandbox', () => {
+    expect({ sum: add(2, 3), where: 'sandbox' }).toMatchSnapshot();
+  });
+}
+
+/** Fails on purpose, only when the outer test asks for it: its output must point at this file. */
+function failingCase() {
+  const run = process.env.NSBOX_E2E_FAIL === '1' ? test : test.skip;
+  run('a failure keeps its code frame and stack', () => {
+    const answer = 41;
+    expect(answer).toBe(42);
+  });
+}
+
+module.exports = { isolationCase, daemonCase, snapshotCase, failingCase };

@@ -1,0 +1,9 @@
+function add(a, b) {
+  return a + b;
+}
+
+function neverCalled() {
+  return 'not covered';
+}
+
+module.exports = { add, neverCalled };

@@ -1,0 +1,198 @@
+// `runner: 'jest-environment-nsbox/runner'`: every test file runs in a fresh nsbox sandbox, through
+// Jest's own test worker inside it. This module only schedules files onto sandboxes: spawning, setup
+// and teardown live in the nsbox core.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { Config } from '@jest/types';
+import type { Test, TestEvents, TestRunnerContext, TestRunnerOptions, TestWatcher } from 'jest-runner';
+import type { Leftover, SandboxOptions, SandboxProcess } from 'nsbox';
+import { PARENT_MESSAGE_CUSTOM, type ChildMessage, type RunRequest } from './protocol.js';
+
+type Nsbox = typeof import('nsbox');
+type Listener = (args: any) => unknown;
+
+const CHILD = path.join(__dirname, 'child.js');
+
+/** The jest-runner that the running Jest itself uses, so the sandbox runs the same copy. */
+function jestRunnerEntry(rootDir: string): string {
+  const core = Object.keys(require.cache).find((file) => /[\\/]@jest[\\/]core[\\/]build[\\/]/.test(file));
+  const from = core ?? path.join(rootDir, 'package.json');
+  return createRequire(from).resolve('jest-runner');
+}
+
+function optionsOf(config: Config.ProjectConfig): SandboxOptions {
+  const options = (config.testEnvironmentOptions as { nsbox?: SandboxOptions } | undefined)?.nsbox ?? {};
+  return options;
+}
+
+function describeExit(code: number | null, signal: string | null): string {
+  if (signal) return `was killed by ${signal}`;
+  if (code === 137) return 'was killed by SIGKILL (it killed itself, or the kernel did when it ran out of memory)';
+  if (code !== null && code > 128) return `was killed by signal ${code - 128}`;
+  return `exited with code ${code} (process.exit() called?)`;
+}
+
+/** An error whose stack is its message: a frame of this runner would say nothing about the test file. */
+function plainError(message: string): Error {
+  const error = new Error(message);
+  error.stack = message;
+  return error;
+}
+
+export default class NsboxTestRunner {
+  readonly supportsEventEmitters = true;
+  readonly isSerial = false;
+  private readonly listeners = new Map<string, Set<Listener>>();
+
+  constructor(
+    private readonly globalConfig: Config.GlobalConfig,
+    private readonly context: TestRunnerContext,
+  ) {}
+
+  on<Name extends keyof TestEvents>(eventName: Name, listener: (eventData: TestEvents[Name]) => unknown): () => void {
+    const set = this.listeners.get(eventName) ?? new Set();
+    this.listeners.set(eventName, set);
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  private async emit(eventName: string, args: unknown): Promise<void> {
+    for (const listener of this.listeners.get(eventName) ?? []) await listener(args);
+  }
+
+  async runTests(tests: Test[], watcher: TestWatcher, options: TestRunnerOptions): Promise<void> {
+    if (tests.length === 0) return;
+    const nsbox: Nsbox = await import('nsbox');
+    for (const test of tests) nsbox.resolveOptions(optionsOf(test.context.config), (o) => `testEnvironmentOptions.nsbox.${o}`);
+    const runId = crypto.randomBytes(6).toString('hex');
+    const resolverFiles = this.writeResolvers(tests, runId);
+    const entry = jestRunnerEntry(this.globalConfig.rootDir);
+    // Every file gets its own sandbox, in band or not. Jest's in-band heuristic (one file, a small fast
+    // suite) exists to save worker start-ups, which a sandbox per file pays anyway: only an explicit
+    // -i / --maxWorkers=1 makes files run one at a time.
+    void options.serial;
+    const slots = this.globalConfig.runInBand ? 1 : Math.max(1, this.globalConfig.maxWorkers);
+    const queue = [...tests];
+    const spares = new Map<number, { sandbox: SandboxProcess; configId: string }>();
+
+    const boot = (test: Test, slot: number): SandboxProcess => {
+      const config = test.context.config;
+      const cache = config.cacheDirectory;
+      fs.mkdirSync(cache, { recursive: true });
+      return nsbox.fork(CHILD, [entry], {
+        ...optionsOf(config),
+        expose: [...(optionsOf(config).expose ?? []), config.rootDir, cache, path.dirname(entry), path.dirname(resolverFiles.get(config.id)!)],
+        cwd: config.rootDir,
+        env: { ...process.env, JEST_WORKER_ID: String(slot) },
+        execArgv: [],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'advanced',
+      });
+    };
+
+    const takeSandbox = (test: Test, slot: number): SandboxProcess => {
+      const spare = spares.get(slot);
+      spares.delete(slot);
+      if (spare && spare.configId === test.context.config.id) return spare.sandbox;
+      if (spare) void spare.sandbox.destroy();
+      return boot(test, slot);
+    };
+
+    const prepareNext = (slot: number) => {
+      const next = queue[0];
+      if (next && !spares.has(slot) && !watcher.isInterrupted()) spares.set(slot, { sandbox: boot(next, slot), configId: next.context.config.id });
+    };
+
+    const runOne = async (test: Test, slot: number): Promise<void> => {
+      const sandbox = takeSandbox(test, slot);
+      // Boot the next file's sandbox while this one runs: Jest's start-up in a fresh process is the cost.
+      prepareNext(slot);
+      await this.emit('test-file-start', [test]);
+      try {
+        const result = await this.runInSandbox(sandbox, test, resolverFiles.get(test.context.config.id)!);
+        await this.emit('test-file-success', [test, result]);
+      } catch (error) {
+        await this.emit('test-file-failure', [test, error]);
+      }
+    };
+
+    const worker = async (slot: number) => {
+      while (queue.length > 0) {
+        if (watcher.isInterrupted()) return;
+        const test = queue.shift()!;
+        await runOne(test, slot);
+      }
+    };
+
+    try {
+      await Promise.all(Array.from({ length: Math.min(slots, tests.length) }, (_, i) => worker(i + 1)));
+    } finally {
+      await Promise.all([...spares.values()].map((spare) => spare.sandbox.destroy()));
+      for (const file of resolverFiles.values()) fs.rmSync(file, { force: true });
+    }
+  }
+
+  /** Writes each project's module map once per run; every sandbox reads it instead of receiving it. */
+  private writeResolvers(tests: Test[], runId: string): Map<string, string> {
+    const files = new Map<string, string>();
+    for (const test of tests) {
+      const config = test.context.config;
+      if (files.has(config.id)) continue;
+      fs.mkdirSync(config.cacheDirectory, { recursive: true });
+      const file = path.join(config.cacheDirectory, `nsbox-resolver-${runId}-${files.size}.json`);
+      fs.writeFileSync(file, JSON.stringify({ config, serializableModuleMap: test.context.moduleMap.toJSON() }));
+      files.set(config.id, file);
+    }
+    return files;
+  }
+
+  private runInSandbox(sandbox: SandboxProcess, test: Test, resolverFile: string): Promise<unknown> {
+    sandbox.stdout?.pipe(process.stdout, { end: false });
+    sandbox.stderr?.pipe(process.stderr, { end: false });
+    const relative = path.relative(this.globalConfig.rootDir, test.path);
+    sandbox.on('leftovers', (leftovers: Leftover[]) => {
+      const list = leftovers.map((p) => `  pid ${p.pid}: ${p.command}`).join('\n');
+      process.stderr.write(`\n[nsbox] ${relative} left ${leftovers.length} process${leftovers.length === 1 ? '' : 'es'} running; killed:\n${list}\n`);
+    });
+
+    return new Promise<unknown>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        fn();
+      };
+      sandbox.on('message', (message: ChildMessage | [number, [string, unknown]]) => {
+        if (Array.isArray(message) && message[0] === PARENT_MESSAGE_CUSTOM) {
+          const [event, payload] = message[1];
+          void this.emit(event, payload);
+          return;
+        }
+        const reply = message as ChildMessage;
+        if (reply.type === 'result') settle(() => resolve(reply.result));
+        else if (reply.type === 'failure') settle(() => reject(Object.assign(plainError(reply.error.message), { stack: reply.error.stack ?? reply.error.message })));
+      });
+      sandbox.ready.catch((error: Error) => settle(() => reject(error)));
+      sandbox.exited.then(({ code, signal }) =>
+        settle(() => reject(plainError(`nsbox: the process running ${relative} ${describeExit(code, signal)} before it reported a result`))),
+      );
+      const request: RunRequest = {
+        type: 'run',
+        path: test.path,
+        config: test.context.config,
+        globalConfig: this.globalConfig,
+        context: {
+          ...this.context,
+          changedFiles: this.context.changedFiles && [...this.context.changedFiles],
+          sourcesRelatedToTestsInChangedFiles: this.context.sourcesRelatedToTestsInChangedFiles && [...this.context.sourcesRelatedToTestsInChangedFiles],
+        },
+        resolverFile,
+      };
+      sandbox.send(request);
+    }).finally(() => sandbox.destroy());
+  }
+}
+
+export { NsboxTestRunner };
