@@ -8,7 +8,20 @@ function mounts(): string[] {
   return fs.readFileSync('/proc/self/mounts', 'utf8').trim().split('\n').sort();
 }
 
-/** Live `unshare` processes (zombies waiting for an unrelated parent to reap them do not count). */
+// Everything this run starts inherits the marker, so sandboxes of other programs on the machine
+// (a benchmark running alongside, say) are not mistaken for leaks of this suite.
+const RUN_MARKER = `NSBOX_SUITE_RUN=${process.pid}-${Date.now()}`;
+process.env.NSBOX_SUITE_RUN = RUN_MARKER.split('=')[1];
+
+function startedByThisRun(pid: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(RUN_MARKER);
+  } catch {
+    return false;
+  }
+}
+
+/** Live `unshare` processes started by this run (zombies waiting for an unrelated parent do not count). */
 function unshareProcesses(): string[] {
   let found: string[] = [];
   try {
@@ -17,8 +30,9 @@ function unshareProcesses(): string[] {
     return [];
   }
   return found.filter((line) => {
+    const pid = line.split(' ')[0];
     try {
-      return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${line.split(' ')[0]}/stat`, 'utf8'));
+      return startedByThisRun(pid) && !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
     } catch {
       return false;
     }

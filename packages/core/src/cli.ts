@@ -127,12 +127,12 @@ async function run(argv: string[]): Promise<number> {
   const exit = await child.exited;
   for (const signal of forwarded) process.off(signal, forward);
 
-  if (setup instanceof StartError) {
+  if (setup instanceof StartError || setup instanceof SetupError) {
+    // The sandbox printed the failing call already; the doctor's checks name the host's cause and fix.
     const report = await probeHost();
-    printBlocker(report, setup.message);
+    if (!report.ok) printBlocker(report, setup instanceof StartError ? setup.message.replace(/; run 'nsbox doctor'.*$/, '') : undefined);
     return 125;
   }
-  if (setup instanceof SetupError) return 125; // the sandbox already printed the failing call
   if (exit.leftovers.length > 0) {
     const one = exit.leftovers.length === 1;
     const what = exit.timedOut ? `${one ? 'was' : 'were'} running at the timeout` : `${one ? 'was' : 'were'} still running when ${command[0]} exited`;
@@ -149,9 +149,9 @@ async function run(argv: string[]): Promise<number> {
   return exit.code ?? 125;
 }
 
-function printBlocker(report: HostReport, context: string): void {
+function printBlocker(report: HostReport, context: string | undefined): void {
   const blocker = report.blocker;
-  process.stderr.write(`nsbox: ${context}\n`);
+  if (context) process.stderr.write(`nsbox: ${context}\n`);
   if (blocker?.cause) process.stderr.write(`nsbox: cause: ${blocker.cause}\nnsbox: fix: ${blocker.fix}\n`);
   else if (blocker) process.stderr.write(`nsbox: ${blocker.title}: ${blocker.detail}\n`);
 }

@@ -1,6 +1,7 @@
 export { spawn, fork, PRELOAD, type SandboxProcess, type SandboxExit, type SandboxControls, type SpawnOptions, type ForkOptions } from './sandbox.js';
 export { resolveOptions, OPTION_NAMES, type SandboxOptions, type OptionLabel } from './options.js';
-export { probeHost, type HostReport, type Check } from './probe.js';
+export { probeHost, diagnose, type HostReport, type Check } from './probe.js';
 export type { Leftover } from './leftovers.js';
 export { NsboxError, OptionError, SetupError, GuardError, UnsupportedHostError, StartError } from './errors.cjs';
 export type { NetworkMode, Identity } from './protocol.cjs';
+export { resolveOnUnsupported, unsandboxedWarning, type OnUnsupported } from './policy.js';

@@ -2,8 +2,8 @@
 // sandbox: AppArmor's restriction, for one, lets `unshare -U` succeed and strips the capabilities later.
 import fs from 'node:fs';
 import os from 'node:os';
-import { findExecutable, utilLinuxVersion, MIN_UTIL_LINUX, UTIL_LINUX_FIX } from './stage0.js';
-import { NsboxError, SetupError } from './errors.cjs';
+import { findStage0Tools } from './stage0.js';
+import { NsboxError, SetupError, UnsupportedHostError } from './errors.cjs';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
 
@@ -35,6 +35,7 @@ function readSetting(file: string): string | undefined {
 const FIX_USERNS_SYSCTL = 'sudo sysctl -w user.max_user_namespaces=15000 (persist it in /etc/sysctl.d/)';
 const FIX_DEBIAN_CLONE = 'sudo sysctl -w kernel.unprivileged_userns_clone=1';
 const FIX_APPARMOR = 'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or give node an AppArmor profile with the userns permission';
+const FIX_CONTAINER = 'run the container with --privileged (or --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined)';
 const FIX_SECCOMP = 'run the container with --security-opt seccomp=unconfined (or a profile that allows unshare, mount and setns), or use --privileged';
 
 function seccompMode(): number {
@@ -55,19 +56,12 @@ function staticChecks(): Check[] {
   const root = process.getuid?.() === 0;
   checks.push({ id: 'identity', title: 'Privileges', status: 'info', detail: root ? 'real root: sandboxes need no user namespace' : `unprivileged (uid ${process.getuid?.()}): sandboxes use a user namespace` });
 
-  const unshare = findExecutable('unshare');
-  const setpriv = findExecutable('setpriv');
-  const version = unshare ? utilLinuxVersion(unshare) : undefined;
-  const recent = version !== undefined && (version[0] > MIN_UTIL_LINUX[0] || (version[0] === MIN_UTIL_LINUX[0] && version[1] >= MIN_UTIL_LINUX[1]));
-  const missing = [!unshare && 'unshare', !setpriv && 'setpriv'].filter(Boolean).join(' and ');
-  checks.push({
-    id: 'util-linux', title: 'util-linux unshare and setpriv',
-    status: missing || !recent ? 'fail' : 'ok',
-    detail: missing ? `${missing} not found on PATH` : `util-linux ${version?.join('.') ?? '(version unknown)'} at ${unshare}`,
-    ...(missing || !recent
-      ? { cause: missing ? `${missing} missing` : `util-linux ${version?.join('.') ?? '?'} is older than ${MIN_UTIL_LINUX.join('.')}`, fix: UTIL_LINUX_FIX }
-      : {}),
-  });
+  const stage0 = findStage0Tools();
+  checks.push(
+    'problem' in stage0
+      ? { id: 'util-linux', title: 'util-linux unshare and setpriv', status: 'fail', detail: stage0.problem, cause: stage0.problem, fix: stage0.fix }
+      : { id: 'util-linux', title: 'util-linux unshare and setpriv', status: 'ok', detail: `util-linux ${stage0.version.join('.')} at ${stage0.tools.unshare}` },
+  );
 
   if (!root) {
     const max = readSetting('/proc/sys/user/max_user_namespaces');
@@ -114,10 +108,18 @@ function explainLiveFailure(message: string, checks: Check[]): { cause: string; 
     return { cause: 'AppArmor strips capabilities in new user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1)', fix: FIX_APPARMOR };
   }
   if (seccomp && /EPERM|Operation not permitted/.test(message)) return { cause: 'a seccomp filter (such as Docker\'s default profile) blocks unshare or mount', fix: FIX_SECCOMP };
-  if (/EPERM|Operation not permitted/.test(message)) {
-    return { cause: 'the kernel refused to create namespaces or mounts (a security module or a sysctl)', fix: 'run `nsbox doctor --json` and compare with the README\'s list of blocked hosts' };
+  // unshare succeeded but the setup's first mount was refused: the new namespace came without capabilities.
+  if (/sandbox setup failed at step .* failed with EPERM/.test(message)) {
+    return process.getuid?.() === 0
+      ? { cause: 'root here lacks CAP_SYS_ADMIN (an unprivileged container?)', fix: FIX_CONTAINER }
+      : { cause: 'new user namespaces get no capabilities here: AppArmor\'s user namespace restriction (Ubuntu 23.10+) or a similar security policy', fix: FIX_APPARMOR };
   }
-  return { cause: 'a sandbox could not be started', fix: 'run `nsbox run -- true` to see the full error' };
+  if (/EPERM|Operation not permitted/.test(message)) {
+    return process.getuid?.() === 0
+      ? { cause: 'the kernel refused to create namespaces: root here lacks CAP_SYS_ADMIN or a security policy denies unshare', fix: FIX_CONTAINER }
+      : { cause: 'the kernel refused to create namespaces for this user (a security module or sysctl)', fix: `${FIX_USERNS_SYSCTL}; on Ubuntu: ${FIX_APPARMOR}` };
+  }
+  return { cause: 'a sandbox could not be started', fix: "run 'nsbox run -- true' to see the full error" };
 }
 
 async function liveCheck(): Promise<Check> {
@@ -131,13 +133,25 @@ async function liveCheck(): Promise<Check> {
     const [readyResult, exit] = await Promise.all([child.ready.then(() => undefined, (e: Error) => e), child.exited]);
     if (readyResult) {
       const call = readyResult instanceof SetupError ? `${readyResult.call} → ${readyResult.errno}` : '';
-      return { id: 'sandbox', title, status: 'fail', detail: [readyResult.message, call, stderr.trim()].filter(Boolean).join('; ') };
+      const message = readyResult.message.replace(/; run 'nsbox doctor'.*$/, '');
+      return { id: 'sandbox', title, status: 'fail', detail: [message, call, stderr.trim()].filter(Boolean).join('; ') };
     }
     if (exit.code !== 0) return { id: 'sandbox', title, status: 'fail', detail: `exited with ${exit.code}: ${stderr.trim()}` };
     return { id: 'sandbox', title, status: 'ok', detail: `nsbox run -- true took ${Date.now() - started} ms` };
   } catch (error) {
     return { id: 'sandbox', title, status: 'fail', detail: error instanceof NsboxError ? error.message : String(error) };
   }
+}
+
+/**
+ * After a sandbox failed to start (a StartError or SetupError), the host's exact cause and one-line
+ * fix, from the doctor's checks: what the adapters report.
+ */
+export async function diagnose(failure: Error): Promise<UnsupportedHostError> {
+  const report = await probeHost();
+  const blocker = report.blocker;
+  if (!report.ok && blocker?.cause && blocker.fix) return new UnsupportedHostError(blocker.cause, blocker.fix, failure.message);
+  return new UnsupportedHostError(failure.message, "run 'npx nsbox doctor' for this host's checks");
 }
 
 export async function probeHost(): Promise<HostReport> {

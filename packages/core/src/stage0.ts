@@ -26,7 +26,7 @@ export const MIN_UTIL_LINUX = [2, 38] as const;
 export const UTIL_LINUX_FIX = 'install util-linux 2.38 or later (Debian/Ubuntu: apt-get install util-linux; Fedora: dnf install util-linux; Alpine: apk add util-linux-misc setpriv)';
 
 export function findExecutable(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/bin', '/bin', '/usr/sbin', '/sbin'])) {
+  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
     try {
@@ -56,24 +56,30 @@ interface Tools {
 }
 let tools: Tools | undefined;
 
-/** Finds the stage-0 tools once per process; throws UnsupportedHostError naming the missing piece. */
-export function stage0Tools(): Tools {
-  if (tools) return tools;
+/** The stage-0 tools, or why this host lacks them. Shared by every sandbox start and `nsbox doctor`. */
+export function findStage0Tools(): { tools: Tools; version: number[] } | { problem: string; fix: string } {
   const unshare = findExecutable('unshare');
   const setpriv = findExecutable('setpriv');
   const sh = fs.existsSync('/bin/sh') ? '/bin/sh' : findExecutable('sh');
-  if (!unshare) throw new UnsupportedHostError("util-linux's 'unshare' is not on PATH", UTIL_LINUX_FIX);
-  if (!setpriv) throw new UnsupportedHostError("util-linux's 'setpriv' is not on PATH", UTIL_LINUX_FIX);
-  if (!sh) throw new UnsupportedHostError("no POSIX shell at /bin/sh", 'install a POSIX shell (dash, bash or busybox) as /bin/sh');
+  if (!unshare) return { problem: "util-linux's 'unshare' is not on PATH", fix: UTIL_LINUX_FIX };
+  if (!setpriv) return { problem: "util-linux's 'setpriv' is not on PATH", fix: UTIL_LINUX_FIX };
+  if (!sh) return { problem: 'no POSIX shell at /bin/sh', fix: 'install a POSIX shell (dash, bash or busybox) as /bin/sh' };
   const version = utilLinuxVersion(unshare);
   if (!version || version[0] < MIN_UTIL_LINUX[0] || (version[0] === MIN_UTIL_LINUX[0] && version[1] < MIN_UTIL_LINUX[1])) {
-    throw new UnsupportedHostError(
-      `util-linux ${version ? version.join('.') : '(unknown version)'} is too old (nsbox needs ${MIN_UTIL_LINUX.join('.')} for unshare --map-current-user)`,
-      UTIL_LINUX_FIX,
-      unshare,
-    );
+    return {
+      problem: `util-linux ${version ? version.join('.') : '(unknown version)'} is too old (nsbox needs ${MIN_UTIL_LINUX.join('.')} for unshare --map-current-user)`,
+      fix: UTIL_LINUX_FIX,
+    };
   }
-  tools = { setpriv, unshare, sh };
+  return { tools: { setpriv, unshare, sh }, version };
+}
+
+/** Finds the stage-0 tools once per process; throws UnsupportedHostError naming the missing piece. */
+export function stage0Tools(): Tools {
+  if (tools) return tools;
+  const found = findStage0Tools();
+  if ('problem' in found) throw new UnsupportedHostError(found.problem, found.fix);
+  tools = found.tools;
   return tools;
 }
 

@@ -17,3 +17,6 @@ export type ChildMessage =
 
 /** jest-worker's tag for a custom message (messageParent), as testWorker sends test-case events. */
 export const PARENT_MESSAGE_CUSTOM = 3;
+
+/** Set by the runner only when onUnsupported is 'warn' and this host cannot create sandboxes. */
+export const UNSANDBOXED_ENV = 'NSBOX_JEST_UNSANDBOXED';

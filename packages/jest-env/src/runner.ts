@@ -7,8 +7,9 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Config } from '@jest/types';
 import type { Test, TestEvents, TestRunnerContext, TestRunnerOptions, TestWatcher } from 'jest-runner';
-import type { Leftover, SandboxOptions, SandboxProcess } from 'nsbox';
-import { PARENT_MESSAGE_CUSTOM, type ChildMessage, type RunRequest } from './protocol.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Leftover, SandboxOptions, SandboxProcess, UnsupportedHostError } from 'nsbox';
+import { PARENT_MESSAGE_CUSTOM, UNSANDBOXED_ENV, type ChildMessage, type RunRequest } from './protocol.js';
 
 type Nsbox = typeof import('nsbox');
 type Listener = (args: any) => unknown;
@@ -22,8 +23,15 @@ function jestRunnerEntry(rootDir: string): string {
   return createRequire(from).resolve('jest-runner');
 }
 
+type NsboxConfig = SandboxOptions & { onUnsupported?: unknown };
+const label = (option: string) => `testEnvironmentOptions.nsbox.${option}`;
+
+function nsboxConfigOf(config: Config.ProjectConfig): NsboxConfig {
+  return (config.testEnvironmentOptions as { nsbox?: NsboxConfig } | undefined)?.nsbox ?? {};
+}
+
 function optionsOf(config: Config.ProjectConfig): SandboxOptions {
-  const options = (config.testEnvironmentOptions as { nsbox?: SandboxOptions } | undefined)?.nsbox ?? {};
+  const { onUnsupported: _policy, ...options } = nsboxConfigOf(config);
   return options;
 }
 
@@ -45,6 +53,8 @@ export default class NsboxTestRunner {
   readonly supportsEventEmitters = true;
   readonly isSerial = false;
   private readonly listeners = new Map<string, Set<Listener>>();
+  private diagnosis: Promise<UnsupportedHostError> | undefined;
+  private unsandboxed = false;
 
   constructor(
     private readonly globalConfig: Config.GlobalConfig,
@@ -65,7 +75,10 @@ export default class NsboxTestRunner {
   async runTests(tests: Test[], watcher: TestWatcher, options: TestRunnerOptions): Promise<void> {
     if (tests.length === 0) return;
     const nsbox: Nsbox = await import('nsbox');
-    for (const test of tests) nsbox.resolveOptions(optionsOf(test.context.config), (o) => `testEnvironmentOptions.nsbox.${o}`);
+    for (const test of tests) {
+      nsbox.resolveOptions(optionsOf(test.context.config), label);
+      nsbox.resolveOnUnsupported(nsboxConfigOf(test.context.config).onUnsupported, label('onUnsupported'));
+    }
     const runId = crypto.randomBytes(6).toString('hex');
     const resolverFiles = this.writeResolvers(tests, runId);
     const entry = jestRunnerEntry(this.globalConfig.rootDir);
@@ -105,13 +118,33 @@ export default class NsboxTestRunner {
       if (next && !spares.has(slot) && !watcher.isInterrupted()) spares.set(slot, { sandbox: boot(next, slot), configId: next.context.config.id });
     };
 
+    /** A sandbox that failed to start: the host's cause and fix, then the file's policy. */
+    const unsupported = async (test: Test, failure: Error): Promise<ChildProcess> => {
+      this.diagnosis ??= nsbox.diagnose(failure);
+      const error = await this.diagnosis;
+      if (nsbox.resolveOnUnsupported(nsboxConfigOf(test.context.config).onUnsupported, '') === 'error') throw plainError(`nsbox: ${error.message}`);
+      if (!this.unsandboxed) {
+        this.unsandboxed = true;
+        process.stderr.write(nsbox.unsandboxedWarning(error));
+      }
+      return this.startUnsandboxed(entry, test);
+    };
+
     const runOne = async (test: Test, slot: number): Promise<void> => {
-      const sandbox = takeSandbox(test, slot);
+      const sandbox = this.unsandboxed ? undefined : takeSandbox(test, slot);
       // Boot the next file's sandbox while this one runs: Jest's start-up in a fresh process is the cost.
-      prepareNext(slot);
+      if (sandbox) prepareNext(slot);
       await this.emit('test-file-start', [test]);
       try {
-        const result = await this.runInSandbox(sandbox, test, resolverFiles.get(test.context.config.id)!);
+        let child: ChildProcess = sandbox ?? this.startUnsandboxed(entry, test);
+        if (sandbox) {
+          const failure = await sandbox.ready.then(() => undefined, (error: Error) => error);
+          if (failure) {
+            void sandbox.destroy();
+            child = await unsupported(test, failure);
+          }
+        }
+        const result = await this.runInChild(child, test, resolverFiles.get(test.context.config.id)!);
         await this.emit('test-file-success', [test, result]);
       } catch (error) {
         await this.emit('test-file-failure', [test, error]);
@@ -148,7 +181,18 @@ export default class NsboxTestRunner {
     return files;
   }
 
-  private runInSandbox(sandbox: SandboxProcess, test: Test, resolverFile: string): Promise<unknown> {
+  /** onUnsupported: 'warn' only: the same child, without a sandbox; the environment is told so. */
+  private startUnsandboxed(entry: string, test: Test): ChildProcess {
+    return fork(CHILD, [entry], {
+      cwd: test.context.config.rootDir,
+      env: { ...process.env, [UNSANDBOXED_ENV]: '1' },
+      execArgv: [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+  }
+
+  private runInChild(sandbox: ChildProcess, test: Test, resolverFile: string): Promise<unknown> {
     sandbox.stdout?.pipe(process.stdout, { end: false });
     sandbox.stderr?.pipe(process.stderr, { end: false });
     const relative = path.relative(this.globalConfig.rootDir, test.path);
@@ -174,8 +218,7 @@ export default class NsboxTestRunner {
         if (reply.type === 'result') settle(() => resolve(reply.result));
         else if (reply.type === 'failure') settle(() => reject(Object.assign(plainError(reply.error.message), { stack: reply.error.stack ?? reply.error.message })));
       });
-      sandbox.ready.catch((error: Error) => settle(() => reject(error)));
-      sandbox.exited.then(({ code, signal }) =>
+      sandbox.once('exit', (code: number | null, signal: string | null) =>
         settle(() => reject(plainError(`nsbox: the process running ${relative} ${describeExit(code, signal)} before it reported a result`))),
       );
       const request: RunRequest = {
@@ -191,7 +234,7 @@ export default class NsboxTestRunner {
         resolverFile,
       };
       sandbox.send(request);
-    }).finally(() => sandbox.destroy());
+    }).finally(() => ('destroy' in sandbox ? (sandbox as SandboxProcess).destroy() : sandbox.kill('SIGKILL')));
   }
 }
 

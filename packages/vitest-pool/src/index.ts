@@ -1,9 +1,8 @@
 // `pool: nsbox(options)`: every Vitest test file runs in its own nsbox sandbox. This package only maps
 // Vitest's PoolWorker interface onto the core's fork(); spawning, setup and teardown live in nsbox.
 import type { PoolOptions, PoolRunnerInitializer, PoolWorker } from 'vitest/node';
-import { resolveOptions, type SandboxOptions } from 'nsbox';
+import { resolveOnUnsupported, resolveOptions, type OnUnsupported, type SandboxOptions } from 'nsbox';
 import { NsboxPoolWorker, type Fallback } from './worker.js';
-import { validatePolicy, type OnUnsupported } from './policy.js';
 
 export interface NsboxPoolOptions extends SandboxOptions {
   /**
@@ -17,7 +16,7 @@ const poolLabel = (option: string) => `vitest-pool-nsbox option '${option}'`;
 
 export default function nsbox(options: NsboxPoolOptions = {}): PoolRunnerInitializer {
   const { onUnsupported, ...sandboxOptions } = options ?? {};
-  const policy = validatePolicy(onUnsupported, poolLabel('onUnsupported'));
+  const policy = resolveOnUnsupported(onUnsupported, poolLabel('onUnsupported'));
   // Fail at config load, not in the middle of a run, on a bad option.
   resolveOptions(sandboxOptions, poolLabel);
   const fallback: Fallback = { policy, unsandboxed: undefined };

@@ -4,8 +4,7 @@ import { fork as forkUnsandboxed, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
-import { fork, type Leftover, type SandboxOptions, type SandboxProcess } from 'nsbox';
-import { diagnose, unsandboxedWarning, type OnUnsupported } from './policy.js';
+import { diagnose, fork, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess } from 'nsbox';
 
 /** Shared by every worker of one pool: once a host is found unable to sandbox, it stays so. */
 export interface Fallback {

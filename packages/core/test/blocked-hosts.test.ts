@@ -1,0 +1,54 @@
+// `nsbox doctor` and `nsbox run` on hosts that cannot create sandboxes: each names the exact cause and
+// the one-line fix. Every host is simulated without changing the real host's settings.
+import { afterAll, describe, expect, test } from 'vitest';
+import { CLI, CORE, NOBODY, asNobody, run } from './helpers.js';
+import { capabilitiesStripped, cleanupHost, oldUtilLinux, runWithUserNamespacesOff, seccompDenied, withoutUtilLinux, type SimulatedHost } from './hosts.js';
+
+const hosts: SimulatedHost[] = [withoutUtilLinux(), oldUtilLinux(), seccompDenied(), capabilitiesStripped(true)];
+afterAll(() => hosts.forEach(cleanupHost));
+
+function cli(host: SimulatedHost, args: string[]) {
+  const [file, ...rest] = host.wrap([process.execPath, CLI, ...args]);
+  return run(file, rest, { env: { ...process.env, ...host.env } });
+}
+
+describe.each(hosts)('$name', (host) => {
+  test('doctor fails and names the cause and the fix', async () => {
+    const r = await cli(host, ['doctor', '--json']);
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.blocker.cause).toMatch(host.cause);
+    expect(report.blocker.fix).toMatch(host.fix);
+  });
+
+  test('nsbox run refuses with the cause and the fix, and runs nothing', async () => {
+    const r = await cli(host, ['run', '--', 'sh', '-c', 'echo ran']);
+    expect(r.status).toBe(125);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(host.cause);
+    expect(r.stderr).toMatch(host.fix);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe(`unprivileged (uid ${NOBODY})`, () => {
+  test('user namespaces switched off (user.max_user_namespaces = 0)', async () => {
+    const r = await runWithUserNamespacesOff([process.execPath, CLI, 'doctor', '--json'], CORE);
+    const report = JSON.parse(r.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.checks.find((c: { id: string }) => c.id === 'max_user_namespaces').status).toBe('fail');
+    expect(report.blocker.cause).toBe('user namespaces are switched off (user.max_user_namespaces = 0)');
+    expect(report.blocker.fix).toMatch(/sysctl -w user\.max_user_namespaces=/);
+  });
+
+  test('AppArmor-style capability stripping in a new user namespace', async () => {
+    const host = capabilitiesStripped(false);
+    hosts.push(host);
+    const r = await asNobody([process.execPath, CLI, 'doctor', '--json'], { env: { ...process.env, ...host.env } });
+    const report = JSON.parse(r.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.blocker.cause).toMatch(host.cause);
+    expect(report.blocker.fix).toMatch(host.fix);
+  });
+});
