@@ -9,7 +9,7 @@ export default defineConfig({
     root: suite,
     include: ['tests/**/*.test.js'],
     globals: true,
-    pool: nsbox({ network: 'loopback' }),
+    pool: nsbox({ network: 'loopback', onUnsupported: process.env.NSBOX_E2E_ON_UNSUPPORTED }),
     // The isolation files wait for each other to hold the same port at once: run them side by side.
     maxWorkers: 3,
     env: { NSBOX_E2E_RESULTS: process.env.NSBOX_E2E_RESULTS ?? path.join(suite, '.results') },

@@ -38,3 +38,13 @@ function failingCase() {
 }
 
 module.exports = { isolationCase, daemonCase, snapshotCase, failingCase };
+
+/** Records which sandbox (hostname, pid) ran this file; with `slowMs` it then waits, to be killed. */
+function whereCase(name, slowMs = 0) {
+  test(`file ${name} reports where it runs`, async () => {
+    record(`where-${name}`, { hostname: require('node:os').hostname(), pid: process.pid });
+    if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
+  }, slowMs + 5000);
+}
+
+module.exports.whereCase = whereCase;

@@ -7,6 +7,9 @@ export class NsboxError extends Error {
     super(message);
     this.name = new.target.name;
     this.code = code;
+    // These errors are for the user and say everything themselves: runners that print a stack
+    // (Vitest at config load, Jest on a failed file) print this one line instead of nsbox's frames.
+    this.stack = `${this.name}: ${message}`;
   }
 }
 

@@ -150,7 +150,8 @@ async function liveCheck(): Promise<Check> {
 export async function diagnose(failure: Error): Promise<UnsupportedHostError> {
   const report = await probeHost();
   const blocker = report.blocker;
-  if (!report.ok && blocker?.cause && blocker.fix) return new UnsupportedHostError(blocker.cause, blocker.fix, failure.message);
+  const what = failure.message.replace(/; run 'nsbox doctor'.*$/, '');
+  if (!report.ok && blocker?.cause && blocker.fix) return new UnsupportedHostError(blocker.cause, blocker.fix, what);
   return new UnsupportedHostError(failure.message, "run 'npx nsbox doctor' for this host's checks");
 }
 

@@ -4,12 +4,14 @@ import { fork as forkUnsandboxed, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
-import { diagnose, fork, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess } from 'nsbox';
+import { diagnose, fork, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError } from 'nsbox';
 
 /** Shared by every worker of one pool: once a host is found unable to sandbox, it stays so. */
 export interface Fallback {
   policy: OnUnsupported;
   unsandboxed: Promise<boolean> | undefined;
+  /** The host's cause and fix, probed once per pool. */
+  diagnosis?: Promise<UnsupportedHostError>;
 }
 
 interface Streams {
@@ -86,7 +88,7 @@ export class NsboxPoolWorker implements PoolWorker {
   }
 
   private async handleUnsupported(failure: Error): Promise<void> {
-    const error = await diagnose(failure);
+    const error = await (this.fallback.diagnosis ??= diagnose(failure));
     if (this.fallback.policy === 'error') throw error;
     this.fallback.unsandboxed ??= Promise.resolve().then(() => {
       this.streams.stderr.write(unsandboxedWarning(error));
@@ -149,7 +151,8 @@ export class NsboxPoolWorker implements PoolWorker {
   }
 
   off(event: string, callback: (arg: any) => void): void {
-    this.process.off(event, callback);
+    // Vitest also detaches from a worker whose start failed.
+    this.child?.off(event, callback);
   }
 
   deserialize(data: unknown): unknown {

@@ -1,0 +1,2 @@
+import { whereCase } from '../lib/cases.cjs';
+whereCase('slow', 60_000);

@@ -1,0 +1,2 @@
+import { whereCase } from '../lib/cases.cjs';
+whereCase('2');

@@ -1,0 +1,60 @@
+// vitest-pool-nsbox beyond the shared suite: bad options, isolate: false, a killed main process.
+import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { descendantsOf } from '../../packages/core/dist/leftovers.js';
+import { run } from '../../packages/core/test/helpers.js';
+
+const E2E = path.resolve(import.meta.dirname, '..');
+const PROJECT = path.join(E2E, 'vitest4');
+const VITEST = path.join(PROJECT, 'node_modules/vitest/vitest.mjs');
+const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('vitest-pool-nsbox', () => {
+  test('a bad pool option stops Vitest at config load with one clear line', async () => {
+    const r = await run(process.execPath, [VITEST, 'run', '-c', 'vitest.bad.config.mjs'], { cwd: PROJECT, env });
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain("OptionError: invalid vitest-pool-nsbox option 'network' 'wifi': expected 'host' or 'loopback'");
+    expect(r.stdout + r.stderr).not.toMatch(/at resolveOptions/);
+  });
+
+  test('isolate: false runs the files of one worker in one shared sandbox', async () => {
+    const results = fs.mkdtempSync(path.join(E2E, 'suite/.results-'));
+    try {
+      const r = await run(process.execPath, [VITEST, 'run', '-c', 'vitest.shared.config.mjs'], { cwd: PROJECT, env: { ...env, NSBOX_E2E_RESULTS: results } });
+      expect(r.status).toBe(0);
+      const where = [1, 2, 3].map((n) => JSON.parse(fs.readFileSync(path.join(results, `where-${n}.json`), 'utf8')));
+      expect(new Set(where.map((w) => w.hostname)).size).toBe(1);
+      expect(where.every((w) => w.pid === 2)).toBe(true);
+    } finally {
+      fs.rmSync(results, { recursive: true, force: true });
+    }
+  });
+
+  test("SIGKILL of Vitest's main process leaves no sandbox behind", async () => {
+    const results = fs.mkdtempSync(path.join(E2E, 'suite/.results-'));
+    try {
+      const vitest = spawn(process.execPath, [VITEST, 'run', '-c', 'vitest.slow.config.mjs'], { cwd: PROJECT, env: { ...env, NSBOX_E2E_RESULTS: results }, stdio: 'ignore' });
+      const deadline = Date.now() + 30_000;
+      while (!fs.existsSync(path.join(results, 'where-slow.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const sandboxed = descendantsOf(vitest.pid!);
+      expect(sandboxed.length).toBeGreaterThanOrEqual(3); // stage 0, init, worker
+      vitest.kill('SIGKILL');
+      const gone = Date.now() + 3000;
+      while (sandboxed.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+      expect(sandboxed.filter(alive)).toEqual([]);
+    } finally {
+      fs.rmSync(results, { recursive: true, force: true });
+    }
+  });
+});
