@@ -8,6 +8,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     globalSetup: ['test/host-unchanged.ts'],
-    reporters: ['default'],
+    reporters: ['default', './test/reliability-reporter.ts'],
   },
 });

@@ -35,7 +35,7 @@ const runners = [
 ];
 
 describe.each(runners)('$name on a host whose seccomp filter denies unshare', ({ command }) => {
-  test('fails with the cause and the fix, running no test', async () => {
+  test('[host] fails with the cause and the fix, running no test', async () => {
     const { cmd, cwd, env: extra } = command(false);
     const r = await onHost(cmd, cwd, extra);
     const output = r.stdout + r.stderr;
@@ -45,7 +45,7 @@ describe.each(runners)('$name on a host whose seccomp filter denies unshare', ({
     expect(output).not.toMatch(/✓|PASS/);
   });
 
-  test("with onUnsupported: 'warn' runs the files unsandboxed, under a loud warning", async () => {
+  test("[host] with onUnsupported: 'warn' runs the files unsandboxed, under a loud warning", async () => {
     const { cmd, cwd, env: extra } = command(true);
     const r = await onHost(cmd, cwd, extra);
     const output = r.stdout + r.stderr;

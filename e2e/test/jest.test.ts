@@ -62,7 +62,7 @@ describe.each([
     expect(ids).toEqual([1, 2, 3]);
   });
 
-  test('a daemon left by a file is reported with its file and killed', () => {
+  test('[fault] a daemon left by a file is reported with its file and killed', () => {
     expect(result.stderr).toMatch(/\[nsbox\] jest-tests\/daemon\.test\.cjs left 1 process running; killed:\n {2}pid \d+: sleep 3201\n/);
     expect(() => execFileSync('pgrep', ['-f', 'sleep 3201'])).toThrow();
   });
@@ -144,7 +144,7 @@ describe('Jest 30 behaves as stock Jest', () => {
     }
   });
 
-  test('a file that exits or SIGKILLs itself fails with a clear message; the run goes on', async () => {
+  test('[fault] a file that exits or SIGKILLs itself fails with a clear message; the run goes on', async () => {
     const r = await jest(['-c', 'jest.crash.config.cjs'], { NSBOX_E2E_RESULTS: results });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('nsbox: the process running jest-crash/exit.test.cjs exited with code 3 (process.exit() called?) before it reported a result');
@@ -153,7 +153,7 @@ describe('Jest 30 behaves as stock Jest', () => {
     expect(r.stderr).toContain('Test Suites: 2 failed, 1 passed, 3 total');
   });
 
-  test('bad nsbox options in testEnvironmentOptions are one clear error', async () => {
+  test('[input] bad nsbox options in testEnvironmentOptions are one clear error', async () => {
     const r = await jest(['snapshot', '--testEnvironmentOptions={"nsbox":{"network":"wifi"}}'], { NSBOX_E2E_RESULTS: results });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("invalid testEnvironmentOptions.nsbox.network 'wifi': expected 'host' or 'loopback'");

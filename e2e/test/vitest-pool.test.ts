@@ -21,7 +21,7 @@ function alive(pid: number): boolean {
 }
 
 describe('vitest-pool-nsbox', () => {
-  test('a bad pool option stops Vitest at config load with one clear line', async () => {
+  test('[input] a bad pool option stops Vitest at config load with one clear line', async () => {
     const r = await run(process.execPath, [VITEST, 'run', '-c', 'vitest.bad.config.mjs'], { cwd: PROJECT, env });
     expect(r.status).not.toBe(0);
     expect(r.stdout + r.stderr).toContain("OptionError: invalid vitest-pool-nsbox option 'network' 'wifi': expected 'host' or 'loopback'");
@@ -41,7 +41,7 @@ describe('vitest-pool-nsbox', () => {
     }
   });
 
-  test("SIGKILL of Vitest's main process leaves no sandbox behind", async () => {
+  test("[fault] SIGKILL of Vitest's main process leaves no sandbox behind", async () => {
     const results = fs.mkdtempSync(path.join(E2E, 'suite/.results-'));
     try {
       const vitest = spawn(process.execPath, [VITEST, 'run', '-c', 'vitest.slow.config.mjs'], { cwd: PROJECT, env: { ...env, NSBOX_E2E_RESULTS: results }, stdio: 'ignore' });

@@ -88,7 +88,7 @@ describe.each(pairs)('$name', (pair) => {
     for (const id of ids) expect(id).toBeGreaterThanOrEqual(1);
   });
 
-  test('a daemon left by a file is reported with its file and killed', () => {
+  test('[fault] a daemon left by a file is reported with its file and killed', () => {
     expect(result.stderr).toMatch(/\[nsbox\] tests\/daemon\.test\.js left 1 process running; killed:\n {2}pid \d+: sleep 3201\n/);
     expect(hostHasProcess('sleep 3201')).toBe(false);
   });

@@ -9,7 +9,11 @@ export default defineConfig({
     root: suite,
     include: ['tests/**/*.test.js'],
     globals: true,
-    pool: nsbox({ network: 'loopback', onUnsupported: process.env.NSBOX_E2E_ON_UNSUPPORTED }),
+    pool: nsbox({
+      network: 'loopback',
+      onUnsupported: process.env.NSBOX_E2E_ON_UNSUPPORTED,
+      timeout: process.env.NSBOX_E2E_TIMEOUT ? Number(process.env.NSBOX_E2E_TIMEOUT) : undefined,
+    }),
     // The isolation files wait for each other to hold the same port at once: run them side by side.
     maxWorkers: 3,
     env: { NSBOX_E2E_RESULTS: process.env.NSBOX_E2E_RESULTS ?? path.join(suite, '.results') },

@@ -46,6 +46,7 @@ export interface ResolvedOptions {
   timeout: number | undefined;
 }
 
+const CAP_SYS_ADMIN = 21;
 const HOSTNAME = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
 const SIZE = /^([1-9][0-9]*[kmgKMG]?|([1-9][0-9]?|100)%)$/;
 
@@ -102,7 +103,7 @@ export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel 
   }
   for (const key of Object.keys(options)) {
     if (!(OPTION_NAMES as readonly string[]).includes(key)) {
-      throw new OptionError(`nsbox option '${key}'`, (options as Record<string, unknown>)[key], `unknown option; known options: ${OPTION_NAMES.join(', ')}`);
+      throw new OptionError(label(key as keyof SandboxOptions), (options as Record<string, unknown>)[key], `unknown option; known options: ${OPTION_NAMES.join(', ')}`);
     }
   }
 
@@ -158,6 +159,7 @@ export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel 
       writable,
       expose,
       dropCapabilities: !realRoot && identity === 'caller',
+      dropCapability: readOnly && (realRoot || identity === 'root') ? [CAP_SYS_ADMIN] : [],
       parentNamespaces: namespaceIds(),
     },
   };

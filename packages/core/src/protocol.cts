@@ -34,6 +34,8 @@ export interface SandboxConfig {
   expose: string[];
   /** Drop every capability before user code runs (rootless default identity). */
   dropCapabilities: boolean;
+  /** Capabilities to drop although the rest stay: CAP_SYS_ADMIN for root with a read-only host, so no remount undoes it. */
+  dropCapability: number[];
   /** The namespaces of the process that asked for the sandbox: the setup refuses to run in any of them. */
   parentNamespaces: Record<string, string>;
 }

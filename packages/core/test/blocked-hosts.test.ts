@@ -13,7 +13,7 @@ function cli(host: SimulatedHost, args: string[]) {
 }
 
 describe.each(hosts)('$name', (host) => {
-  test('doctor fails and names the cause and the fix', async () => {
+  test('[host] doctor fails and names the cause and the fix', async () => {
     const r = await cli(host, ['doctor', '--json']);
     expect(r.status).toBe(1);
     const report = JSON.parse(r.stdout);
@@ -22,7 +22,7 @@ describe.each(hosts)('$name', (host) => {
     expect(report.blocker.fix).toMatch(host.fix);
   });
 
-  test('nsbox run refuses with the cause and the fix, and runs nothing', async () => {
+  test('[host] nsbox run refuses with the cause and the fix, and runs nothing', async () => {
     const r = await cli(host, ['run', '--', 'sh', '-c', 'echo ran']);
     expect(r.status).toBe(125);
     expect(r.stdout).toBe('');
@@ -33,7 +33,7 @@ describe.each(hosts)('$name', (host) => {
 });
 
 describe(`unprivileged (uid ${NOBODY})`, () => {
-  test('user namespaces switched off (user.max_user_namespaces = 0)', async () => {
+  test('[host] user namespaces switched off (user.max_user_namespaces = 0)', async () => {
     const r = await runWithUserNamespacesOff([process.execPath, CLI, 'doctor', '--json'], CORE);
     const report = JSON.parse(r.stdout);
     expect(report.ok).toBe(false);
@@ -42,7 +42,7 @@ describe(`unprivileged (uid ${NOBODY})`, () => {
     expect(report.blocker.fix).toMatch(/sysctl -w user\.max_user_namespaces=/);
   });
 
-  test('AppArmor-style capability stripping in a new user namespace', async () => {
+  test('[host] AppArmor-style capability stripping in a new user namespace', async () => {
     const host = capabilitiesStripped(false);
     hosts.push(host);
     const r = await asNobody([process.execPath, CLI, 'doctor', '--json'], { env: { ...process.env, ...host.env } });

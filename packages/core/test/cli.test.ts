@@ -21,7 +21,7 @@ describe('bad input is rejected before anything starts', () => {
     ['unknown option', ['--frobnicate'], /^nsbox: Unknown option '--frobnicate'; see 'nsbox run --help'$/],
     ['missing option value', ['--network'], /^nsbox: --network needs a value \(write --network=VALUE for one that starts with '-'\); see 'nsbox run --help'$/],
   ];
-  test.each(cases)('%s', async (_name, args, message) => {
+  test.each(cases)('[input] %s', async (_name, args, message) => {
     const r = await nsbox(['run', ...args, '--', 'touch', '/tmp/nsbox-should-not-run']);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
@@ -30,7 +30,7 @@ describe('bad input is rejected before anything starts', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  test('an empty command', async () => {
+  test('[input] an empty command', async () => {
     for (const args of [['run'], ['run', '--'], ['run', '--network', 'loopback', '--']]) {
       const r = await nsbox(args);
       expect(r.status).toBe(2);
@@ -38,7 +38,7 @@ describe('bad input is rejected before anything starts', () => {
     }
   });
 
-  test('an unknown subcommand', async () => {
+  test('[input] an unknown subcommand', async () => {
     const r = await nsbox(['runn']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("nsbox: unknown command 'runn'; expected 'run' or 'doctor' (see 'nsbox --help')\n");

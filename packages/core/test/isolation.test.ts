@@ -32,7 +32,7 @@ describe('PID namespace', () => {
 });
 
 describe('private /tmp and /dev/shm', () => {
-  test('the host /tmp is hidden inside and what the sandbox writes never reaches the host', async () => {
+  test('[escape] the host /tmp is hidden inside and what the sandbox writes never reaches the host', async () => {
     const marker = uniqueName('nsbox-host-marker');
     fs.writeFileSync(path.join(os.tmpdir(), marker), 'host');
     cleanup.push(path.join(os.tmpdir(), marker));
@@ -45,7 +45,7 @@ describe('private /tmp and /dev/shm', () => {
     expect(fs.existsSync(path.join('/dev/shm', inside))).toBe(false);
   });
 
-  test('--tmpfs-size bounds the private /tmp: ENOSPC inside, the host untouched', async () => {
+  test('[fault] --tmpfs-size bounds the private /tmp: ENOSPC inside, the host untouched', async () => {
     const r = await nsbox(['run', '--tmpfs-size', '1m', '--', 'sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=64k count=64 2>&1; echo status=$?'], { cwd: '/' });
     expect(r.stdout).toMatch(/No space left on device/);
     expect(r.stdout).toContain('status=1');
@@ -86,7 +86,7 @@ describe('UTS namespace', () => {
 });
 
 describe('IPC namespace', () => {
-  test('SysV queues are invisible across the boundary, both ways', async () => {
+  test('[escape] SysV queues are invisible across the boundary, both ways', async () => {
     const hostQueue = execFileSync('ipcmk', ['-Q'], { encoding: 'utf8' }).match(/(\d+)/)![1];
     try {
       const r = await nsbox(['run', '--', 'sh', '-c', 'ipcs -q | grep -c "^0x" ; ipcmk -Q >/dev/null; ipcs -q | grep -c "^0x"']);
@@ -125,7 +125,7 @@ describe('network', () => {
     }
   });
 
-  test("'loopback' cannot reach a port the host listens on", async () => {
+  test("[escape] 'loopback' cannot reach a port the host listens on", async () => {
     const host = net.createServer((s) => s.end('host')).listen(0, '127.0.0.1');
     await new Promise((r) => host.once('listening', r));
     const port = (host.address() as net.AddressInfo).port;
@@ -152,7 +152,7 @@ describe('mount options', () => {
     expect(fs.existsSync(path.join(dir, 'x.txt'))).toBe(false);
   });
 
-  test('--read-only keeps the host unwritable except the --writable paths and the private mounts', async () => {
+  test('[escape] --read-only keeps the host unwritable except the --writable paths and the private mounts', async () => {
     const writable = hostDir('nsbox-writable');
     const readonly = hostDir('nsbox-readonly');
     const script = `touch ${readonly}/x 2>/dev/null && echo wrote-host || echo host-ro

@@ -42,7 +42,7 @@ describe('exit status', () => {
 });
 
 describe('PID 1 duties', () => {
-  test('a Node test process that SIGKILLs itself dies (it is not PID 1)', async () => {
+  test('[fault] a Node test process that SIGKILLs itself dies (it is not PID 1)', async () => {
     const r = await nsbox(['run', '--', process.execPath, '-e', 'process.kill(process.pid, "SIGKILL"); setTimeout(() => console.log("survived"), 500)']);
     expect(r.stdout).not.toContain('survived');
     expect(r.status).toBe(137);
@@ -55,7 +55,7 @@ describe('PID 1 duties', () => {
 });
 
 describe('teardown', () => {
-  test('a double-forked setsid daemon is listed, then killed with the sandbox', async () => {
+  test('[fault] a double-forked setsid daemon is listed, then killed with the sandbox', async () => {
     const child = spawn('sh', ['-c', 'setsid sh -c "sleep 3001 &"; echo started'], { stdio: 'pipe' });
     const reported: unknown[] = [];
     child.on('leftovers', (l) => reported.push(l));
@@ -73,7 +73,7 @@ describe('teardown', () => {
     expect(r.stderr).toMatch(/^nsbox: 1 process was still running when sh exited; killed:\n {2}pid \d+: sleep 3002\n$/);
   });
 
-  test('SIGKILL of the caller leaves nothing of the sandbox running', async () => {
+  test('[fault] SIGKILL of the caller leaves nothing of the sandbox running', async () => {
     const caller = spawnProcess(process.execPath, [path.join(CORE, 'test/fixtures/caller.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await new Promise<string>((resolve) => readline.createInterface({ input: caller.stdout! }).once('line', resolve));
     const pids = JSON.parse(line) as number[];
@@ -83,7 +83,7 @@ describe('teardown', () => {
     expect(await waitUntilGone(pids)).toEqual([]);
   });
 
-  test('timeout kills the whole sandbox and says so', async () => {
+  test('[fault] timeout kills the whole sandbox and says so', async () => {
     const started = Date.now();
     const r = await nsbox(['run', '--timeout', '500ms', '--', 'sh', '-c', 'sleep 3003 & sleep 3004']);
     expect(r.status).toBe(124);
@@ -92,7 +92,7 @@ describe('teardown', () => {
     expect(r.stderr).toContain('timed out after 500 ms');
   });
 
-  test('destroy() kills everything at once', async () => {
+  test('[fault] destroy() kills everything at once', async () => {
     const child = spawn('sh', ['-c', 'sleep 3005 & sleep 3006'], { stdio: 'ignore' });
     await child.ready;
     const exit = await child.destroy();

@@ -47,11 +47,11 @@ describe(`rootless (uid ${NOBODY})`, () => {
     expect(report.daemon.leftovers).toEqual(['sleep 3101']);
   });
 
-  test('--read-only cannot be undone by remounting, as the test code has no capabilities', () => {
+  test('[escape] --read-only cannot be undone by remounting, as the test code has no capabilities', () => {
     expect(report.readOnly.out).toEqual(['denied', 'remount-denied']);
   });
 
-  test('SIGKILL of an unprivileged caller leaves nothing running', () => {
+  test('[fault] SIGKILL of an unprivileged caller leaves nothing running', () => {
     expect(report.callerKilled.started).toBeGreaterThanOrEqual(4);
     expect(report.callerKilled.survivors).toBe(0);
   });

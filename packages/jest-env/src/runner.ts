@@ -30,8 +30,9 @@ function nsboxConfigOf(config: Config.ProjectConfig): NsboxConfig {
   return (config.testEnvironmentOptions as { nsbox?: NsboxConfig } | undefined)?.nsbox ?? {};
 }
 
+/** The sandbox's options; the per-file timeout is the runner's, counted from the file's start. */
 function optionsOf(config: Config.ProjectConfig): SandboxOptions {
-  const { onUnsupported: _policy, ...options } = nsboxConfigOf(config);
+  const { onUnsupported: _policy, timeout: _timeout, ...options } = nsboxConfigOf(config);
   return options;
 }
 
@@ -76,7 +77,7 @@ export default class NsboxTestRunner {
     if (tests.length === 0) return;
     const nsbox: Nsbox = await import('nsbox');
     for (const test of tests) {
-      nsbox.resolveOptions(optionsOf(test.context.config), label);
+      nsbox.resolveOptions({ ...optionsOf(test.context.config), timeout: nsboxConfigOf(test.context.config).timeout }, label);
       nsbox.resolveOnUnsupported(nsboxConfigOf(test.context.config).onUnsupported, label('onUnsupported'));
     }
     const runId = crypto.randomBytes(6).toString('hex');
@@ -221,6 +222,14 @@ export default class NsboxTestRunner {
       sandbox.once('exit', (code: number | null, signal: string | null) =>
         settle(() => reject(plainError(`nsbox: the process running ${relative} ${describeExit(code, signal)} before it reported a result`))),
       );
+      const timeout = nsboxConfigOf(test.context.config).timeout;
+      if (timeout !== undefined) {
+        const timer = setTimeout(() => {
+          const running = 'processes' in sandbox ? (sandbox as SandboxProcess).processes().length : 1;
+          settle(() => reject(plainError(`nsbox: ${relative} timed out after ${timeout} ms; its whole sandbox was killed (${running} process${running === 1 ? '' : 'es'})`)));
+        }, timeout);
+        sandbox.once('exit', () => clearTimeout(timer));
+      }
       const request: RunRequest = {
         type: 'run',
         path: test.path,

@@ -75,6 +75,11 @@ export class NsboxPoolWorker implements PoolWorker {
       serialization: 'advanced',
     });
     child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
+    void child.exited.then((exit) => {
+      if (exit.timedOut) {
+        this.streams.stderr.write(`\n[nsbox] ${this.fileList()} timed out after ${this.sandbox.timeout} ms; its whole sandbox was killed\n`);
+      }
+    });
     return child;
   }
 
@@ -115,8 +120,12 @@ export class NsboxPoolWorker implements PoolWorker {
     }
   }
 
+  private fileList(): string {
+    return [...this.files].map((f) => path.relative(this.options.project.config.root, f)).join(', ') || '(no test file)';
+  }
+
   private reportLeftovers(leftovers: Leftover[]): void {
-    const files = [...this.files].map((f) => path.relative(this.options.project.config.root, f)).join(', ') || '(no test file)';
+    const files = this.fileList();
     const list = leftovers.map((p) => `  pid ${p.pid}: ${p.command}`).join('\n');
     this.streams.stderr.write(
       `\n[nsbox] ${files} left ${leftovers.length} process${leftovers.length === 1 ? '' : 'es'} running; killed:\n${list}\n`,

@@ -47,6 +47,7 @@ function bind() {
     close: lib.func('int close(int fd)'),
     fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
     capset: lib.func('int capset(void *header, void *data)'),
+    capget: lib.func('int capget(void *header, void *data)'),
     signal: lib.func('void *signal(int signum, void *handler)'),
     sigprocmask: lib.func('int sigprocmask(int how, void *set, void *oldset)'),
     execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
@@ -97,4 +98,19 @@ export function capsetZero(step: string): void {
   header.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
   const data = Buffer.alloc(24); // two struct __user_cap_data_struct, all zero
   check(sys().capset(header, data), step, 'capset(all zero)');
+}
+
+/** Clears one capability from the calling thread's effective, permitted and inheritable sets. */
+export function capsetClear(step: string, cap: number): void {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(LINUX_CAPABILITY_VERSION_3, 0);
+  const data = Buffer.alloc(24);
+  check(sys().capget(header, data), step, 'capget()');
+  const word = cap >> 5;
+  const mask = ~(1 << (cap & 31)) >>> 0;
+  for (const field of [0, 4, 8]) {
+    const offset = word * 12 + field;
+    data.writeUInt32LE((data.readUInt32LE(offset) & mask) >>> 0, offset);
+  }
+  check(sys().capset(header, data), step, `capset(clear capability ${cap})`);
 }

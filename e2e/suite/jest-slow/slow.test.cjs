@@ -1,0 +1,1 @@
+require('../lib/cases.cjs').whereCase('slow', 60_000);

@@ -1,0 +1,97 @@
+// Faults and bad input through the adapters: a file that never ends, a runner killed mid-file, and
+// every nsbox option given a bad value.
+import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import nsboxPool from '../../packages/vitest-pool/dist/index.js';
+import { descendantsOf } from '../../packages/core/dist/leftovers.js';
+import { run } from '../../packages/core/test/helpers.js';
+
+const E2E = path.resolve(import.meta.dirname, '..');
+const SUITE = path.join(E2E, 'suite');
+const VITEST = path.join(E2E, 'vitest4/node_modules/vitest/vitest.mjs');
+const JEST = path.join(SUITE, 'node_modules/jest/bin/jest.js');
+const env = { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' };
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function withResults<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(SUITE, '.results-'));
+  try {
+    return await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('a file that never ends', () => {
+  test('[fault] Vitest: the per-file timeout kills its whole sandbox and says so', () =>
+    withResults(async (results) => {
+      const started = Date.now();
+      const r = await run(process.execPath, [VITEST, 'run', '-c', 'vitest.slow.config.mjs'], { cwd: path.join(E2E, 'vitest4'), env: { ...env, NSBOX_E2E_RESULTS: results, NSBOX_E2E_TIMEOUT: '3000' } });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('[nsbox] tests-shared/slow.test.js timed out after 3000 ms; its whole sandbox was killed');
+      expect(Date.now() - started).toBeLessThan(30_000);
+    }));
+
+  test('[fault] Jest: the per-file timeout kills its whole sandbox and says so', () =>
+    withResults(async (results) => {
+      const started = Date.now();
+      const r = await run(process.execPath, [JEST, '--roots=<rootDir>/jest-slow', '--testEnvironmentOptions={"nsbox":{"timeout":3000}}'], { cwd: SUITE, env: { ...env, NSBOX_E2E_RESULTS: results } });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('nsbox: jest-slow/slow.test.cjs timed out after 3000 ms; its whole sandbox was killed');
+      expect(Date.now() - started).toBeLessThan(30_000);
+    }));
+});
+
+test('[fault] SIGKILL of Jest mid-file leaves no sandbox behind', () =>
+  withResults(async (results) => {
+    const jest = spawn(process.execPath, [JEST, '--roots=<rootDir>/jest-slow'], { cwd: SUITE, env: { ...env, NSBOX_E2E_RESULTS: results }, stdio: 'ignore' });
+    const deadline = Date.now() + 30_000;
+    while (!fs.existsSync(path.join(results, 'where-slow.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const sandboxed = descendantsOf(jest.pid!);
+    expect(sandboxed.length).toBeGreaterThanOrEqual(3);
+    jest.kill('SIGKILL');
+    const gone = Date.now() + 3000;
+    while (sandboxed.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+    expect(sandboxed.filter(alive)).toEqual([]);
+  }));
+
+// Each adapter names the option its own way (`vitest-pool-nsbox option 'network'`,
+// `testEnvironmentOptions.nsbox.network`); the value and what is allowed read the same.
+const badOptions: [string, Record<string, unknown>, string][] = [
+  ['network', { network: 'wifi' }, "'wifi': expected 'host' or 'loopback'"],
+  ['hostname', { hostname: 'bad_name!' }, "'bad_name!': expected 1 to 64 letters"],
+  ['tmpfsSize', { tmpfsSize: 'big' }, "'big': expected a tmpfs size"],
+  ['tmpfs', { tmpfs: ['relative'] }, "'relative': the mount point must be absolute"],
+  ['bind', { bind: ['/no/such/path'] }, "'/no/such/path': the source does not exist"],
+  ['roBind', { roBind: '/etc' }, "'/etc': expected a list of strings"],
+  ['readOnly', { readOnly: 'yes' }, "'yes': expected true or false"],
+  ['writable', { writable: ['/tmp'] }, '["/tmp"]: only means something with'],
+  ['identity', { identity: 'admin' }, "'admin': expected 'caller' or 'root'"],
+  ['timeout', { timeout: -5 }, '-5: expected a positive number of milliseconds'],
+  ['expose', { expose: ['/no/such/dir'] }, "'/no/such/dir': the path does not exist"],
+  ['onUnsupported', { onUnsupported: 'ignore' }, "'ignore': expected 'error' (fail the run) or 'warn'"],
+  ['netwerk', { netwerk: 'host' }, "'host': unknown option; known options: hostname, network"],
+];
+
+describe('every adapter option with a bad value is one clear error', () => {
+  test.each(badOptions)('[input] vitest-pool-nsbox: %s', (name, options, message) => {
+    expect(() => nsboxPool(options as never)).toThrow(`invalid vitest-pool-nsbox option '${name}' ${message}`);
+  });
+
+  test.each(badOptions)('[input] jest-environment-nsbox: %s', async (name, options, message) => {
+    const r = await run(process.execPath, [JEST, 'snapshot', `--testEnvironmentOptions=${JSON.stringify({ nsbox: options })}`], { cwd: SUITE, env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`OptionError: invalid testEnvironmentOptions.nsbox.${name} ${message}`);
+    expect(r.stderr).not.toMatch(/\n\s+at .*nsbox/);
+  });
+});

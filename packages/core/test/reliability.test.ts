@@ -1,0 +1,66 @@
+// Faults and escape attempts, each tried for real. The reliability reporter counts the tagged tests.
+import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import { spawn } from '../dist/index.js';
+import { nsbox } from './helpers.js';
+
+describe('[escape] attempts from inside a sandbox', () => {
+  test('[escape] see or signal a host process', async () => {
+    const host = process.pid;
+    const r = await nsbox(['run', '--', 'sh', '-c', `test -e /proc/${host} && echo seen; kill -0 ${host} 2>/dev/null && echo signalled; kill -9 ${host} 2>/dev/null; echo done`]);
+    expect(r.stdout.trim()).toBe('done');
+    expect(process.kill(host, 0)).toBe(true);
+  });
+
+  test("[escape] change the host's hostname, as root inside", async () => {
+    const before = os.hostname();
+    const r = await nsbox(['run', '--', 'sh', '-c', 'hostname evil-name && hostname']);
+    expect(r.stdout.trim()).toBe('evil-name');
+    expect(os.hostname()).toBe(before);
+  });
+
+  test('[escape] undo --read-only by remounting, as a root caller', async () => {
+    const r = await nsbox(['run', '--read-only', '--', 'sh', '-c', 'mount -o remount,rw / 2>/dev/null && echo remounted; touch /usr/nsbox-escape 2>/dev/null && echo wrote; echo done']);
+    expect(r.stdout.trim()).toBe('done');
+    expect(fs.existsSync('/usr/nsbox-escape')).toBe(false);
+  });
+});
+
+describe('[fault] lifecycle faults', () => {
+  test('[fault] a leftover that ignores SIGTERM is killed with the sandbox', async () => {
+    const child = spawn('sh', ['-c', 'sh -c \'trap "" TERM; exec sleep 3301\' & sleep 0.2'], { stdio: 'ignore' });
+    const exit = await child.exited;
+    expect(exit.leftovers.map((p) => p.command)).toEqual(['sleep 3301']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(() => process.kill(exit.leftovers[0].hostPid, 0)).toThrow();
+  });
+
+  test('[fault] 1000 sandboxes in a row: no growth in open fds, mounts, children or memory', async () => {
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const mounts = () => fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').length;
+    const children = () => fs.readdirSync('/proc/self/task').flatMap((t) => fs.readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(' ').filter(Boolean)).length;
+    const runBatch = async (count: number) => {
+      const queue = Array.from({ length: count }, (_, i) => i);
+      const worker = async () => {
+        while (queue.shift() !== undefined) {
+          const child = spawn('true', [], { stdio: 'ignore' });
+          const exit = await child.exited;
+          if (exit.code !== 0) throw new Error(`sandbox exited with ${exit.code}`);
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+    };
+    await runBatch(50); // warm up: lazy modules, libuv's pools
+    global.gc?.();
+    const before = { fds: fds(), mounts: mounts(), children: children(), rss: process.memoryUsage().rss };
+    await runBatch(1000);
+    await new Promise((r) => setTimeout(r, 100));
+    global.gc?.();
+    const after = { fds: fds(), mounts: mounts(), children: children(), rss: process.memoryUsage().rss };
+    expect(after.fds).toBe(before.fds);
+    expect(after.mounts).toBe(before.mounts);
+    expect(after.children).toBe(0);
+    expect(after.rss - before.rss).toBeLessThan(30 * 1024 * 1024);
+  }, 180_000);
+});
