@@ -35,7 +35,7 @@ describe('vitest-pool-nsbox', () => {
       expect(r.status).toBe(0);
       const where = [1, 2, 3].map((n) => JSON.parse(fs.readFileSync(path.join(results, `where-${n}.json`), 'utf8')));
       expect(new Set(where.map((w) => w.hostname)).size).toBe(1);
-      expect(where.every((w) => w.pid === 2)).toBe(true);
+      expect(new Set(where.map((w) => w.pid)).size).toBe(1);
     } finally {
       fs.rmSync(results, { recursive: true, force: true });
     }

@@ -65,6 +65,22 @@ export function describeProcess(hostPid: number): Leftover | undefined {
   return { pid, hostPid, command };
 }
 
+function startTime(hostPid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${hostPid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return Infinity;
+  }
+}
+
+/** The host pid of the command itself: the init's oldest child (orphans are reparented to the init later). */
+export function commandOf(stage0Pid: number): number | undefined {
+  const init = initOf(stage0Pid);
+  if (init === undefined) return undefined;
+  return childrenOf(init).sort((a, b) => startTime(a) - startTime(b))[0];
+}
+
 /** The host pid of the sandbox's init (PID 1), the only child of the stage-0 process. */
 export function initOf(stage0Pid: number): number | undefined {
   return childrenOf(stage0Pid)[0];

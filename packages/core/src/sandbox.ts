@@ -10,7 +10,7 @@ import { OptionError, SetupError, StartError } from './errors.cjs';
 import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, SETUP_FAILED_STATUS, parseControlLine } from './protocol.cjs';
 import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } from './options.js';
 import { stage0 } from './stage0.js';
-import { sandboxProcesses, initOf, childrenOf, innerPid, type Leftover } from './leftovers.js';
+import { sandboxProcesses, commandOf, type Leftover } from './leftovers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PRELOAD = path.join(here, 'inside', 'preload.cjs');
@@ -56,7 +56,7 @@ export interface SandboxControls {
   readonly ready: Promise<void>;
   /** Resolves when the sandbox and everything in it is gone. */
   readonly exited: Promise<SandboxExit>;
-  /** The processes running in the sandbox now, the init excluded (the command itself is pid 2). */
+  /** The processes running in the sandbox now, the init excluded, the command included. */
   processes(): Leftover[];
   /**
    * Kills every process of the sandbox at once. What runs besides the command itself is listed first,
@@ -136,10 +136,7 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
   let setupFailure: SetupError | undefined;
 
   const stage0Kill = child.kill.bind(child);
-  const mainPid = (): number | undefined => {
-    const init = initOf(child.pid ?? -1);
-    return init === undefined ? undefined : childrenOf(init).find((pid) => innerPid(pid) === 2);
-  };
+  const mainPid = (): number | undefined => commandOf(child.pid ?? -1);
 
   let buffered = '';
   control.setEncoding('utf8');
@@ -215,7 +212,8 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
     processes: () => sandboxProcesses(child.pid!),
     destroy() {
       if (child.exitCode === null && child.signalCode === null) {
-        leftovers = sandboxProcesses(child.pid!).filter((p) => p.pid !== 2);
+        const command = commandOf(child.pid!);
+        leftovers = sandboxProcesses(child.pid!).filter((p) => p.hostPid !== command);
         if (leftovers.length > 0) child.emit('leftovers', leftovers);
         stage0Kill('SIGKILL');
       }
@@ -224,7 +222,7 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
   });
 }
 
-/** Runs `command` with `args` as PID 2 of a new sandbox, in the spirit of child_process.spawn. */
+/** Runs `command` with `args` as the init's child in a new sandbox, in the spirit of child_process.spawn. */
 export function spawn(command: string, args: readonly string[] = [], options: SpawnOptions = {}, label: OptionLabel = configLabel): SandboxProcess {
   if (typeof command !== 'string' || command.length === 0) throw new OptionError('command', command, 'expected a command to run');
   return launch(options, label, (execPath) => ({

@@ -1,14 +1,22 @@
 // Stage 0: the single-threaded chain that makes a process be born inside its namespaces.
 //   setpriv --pdeathsig KILL   the chain dies when the caller does
 //   unshare ... --kill-child   new namespaces; SIGKILL to unshare takes the whole sandbox down
-//   sh -c INIT                 PID 1: reaps orphans and keeps the command at PID 2, where signals and
-//                              self-kills behave normally (Node as PID 1 ignores even its own SIGKILL)
-//   node (setup) ...           PID 2: does every in-sandbox step, then runs the command
+//   sh -c INIT                 PID 1: reaps orphans and keeps the command out of PID 1, where signals
+//                              and self-kills behave normally (Node as PID 1 ignores even its own SIGKILL)
+//   node (setup) ...           the init's child: does every in-sandbox step, then runs the command
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UnsupportedHostError } from './errors.cjs';
 import { CONTROL_FD, SAVED_STDERR_FD, SAVED_STDIN_FD, type Identity, type SandboxConfig } from './protocol.cjs';
+
+/**
+ * Every sandbox's command would be PID 2, and software that names temp files after its pid in a
+ * shared directory (write-file-atomic, which Jest's transform cache uses) then collides across
+ * sandboxes. So the init, still seeing the host's /proc, sets the next PID of its namespace to its own
+ * host PID, which no other live sandbox's init has: the command gets a PID unique on the machine.
+ */
+const UNIQUE_PID = `{ read -r hostpid _ </proc/self/stat && echo $((hostpid - 1)) >/proc/sys/kernel/ns_last_pid; } 2>/dev/null; `;
 
 /**
  * The init runs the command as a background job so that its own stderr can stay silenced while it
@@ -18,6 +26,7 @@ import { CONTROL_FD, SAVED_STDERR_FD, SAVED_STDIN_FD, type Identity, type Sandbo
  * which makes the kernel kill everything left in the sandbox.
  */
 const INIT =
+  UNIQUE_PID +
   `exec ${SAVED_STDIN_FD}<&0 ${SAVED_STDERR_FD}>&2 2>/dev/null; ` +
   `"$@" 0<&${SAVED_STDIN_FD} 2>&${SAVED_STDERR_FD} ${SAVED_STDIN_FD}<&- ${SAVED_STDERR_FD}>&- & wait $!; s=$?; ` +
   `printf 'exit %s\\n' "$s" >&${CONTROL_FD}; read -r _ <&${CONTROL_FD}; exit "$s"`;
@@ -90,7 +99,7 @@ export function namespaceFlags(config: SandboxConfig, identity: Identity): strin
   return [...user, '--mount', '--propagation', 'private', '--uts', '--ipc', '--pid', ...net, '--kill-child'];
 }
 
-/** The file and arguments to spawn so that `command` runs as PID 2 of a fresh sandbox. */
+/** The file and arguments to spawn so that `command` runs as the init's child in a fresh sandbox. */
 export function stage0(config: SandboxConfig, identity: Identity, command: string[]): { file: string; args: string[] } {
   const { setpriv, unshare, sh } = stage0Tools();
   return {

@@ -26,7 +26,7 @@ describe('the setup run outside a sandbox', () => {
       });
       expect(r.status).toBe(125);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/^nsbox: refusing to set up a sandbox here: expected to be PID 2 .*; nothing was changed\n$/);
+      expect(r.stderr).toMatch(/^nsbox: refusing to set up a sandbox here: expected a child of the sandbox's init in a new PID namespace, .*; nothing was changed\n$/);
     }
     expect(hostState()).toEqual(before);
   });

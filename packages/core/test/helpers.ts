@@ -58,16 +58,21 @@ export function reachFlags(target: string, uid: number): string[] {
 }
 
 /**
- * Runs a command as an unprivileged user. When the checkout sits below a directory that user cannot
- * enter (a CI clone in a mode-700 temp dir, say), it runs inside a root nsbox sandbox that covers those
- * directories with tmpfs and exposes the checkout again at the same path: the host's permissions stay as they are.
+ * Runs a command as root such that uid 65534 can reach the checkout from inside it. When the checkout
+ * sits below a directory that user cannot enter (a CI clone in a mode-700 temp dir, say), the command
+ * runs in a root nsbox sandbox that covers those directories with tmpfs and exposes the checkout again
+ * at the same path: the host's permissions stay as they are.
  */
-export function asNobody(args: string[], options: SpawnOptions & { input?: string } = {}): Promise<Result> {
-  const setpriv = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...args];
-  const env = { ...process.env, HOME: os.tmpdir(), ...options.env };
+export function asRootReaching(args: string[], options: SpawnOptions & { input?: string } = {}): Promise<Result> {
   const reach = [...reachFlags(REPO, NOBODY), ...reachFlags(path.dirname(process.execPath), NOBODY)];
-  if (reach.length === 0) return run(setpriv[0], setpriv.slice(1), { cwd: REPO, ...options, env });
-  return nsbox(['run', ...reach, '--', ...setpriv], { cwd: REPO, ...options, env });
+  if (reach.length === 0) return run(args[0], args.slice(1), { cwd: REPO, ...options });
+  return nsbox(['run', ...reach, '--', ...args], { cwd: REPO, ...options });
+}
+
+/** Runs a command as uid 65534 (see asRootReaching for a checkout it cannot enter). */
+export function asNobody(args: string[], options: SpawnOptions & { input?: string } = {}): Promise<Result> {
+  const env = { ...process.env, HOME: os.tmpdir(), ...options.env };
+  return asRootReaching(['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...args], { ...options, env });
 }
 
 export function lines(text: string): string[] {

@@ -1,14 +1,14 @@
 // Hosts that cannot create sandboxes, simulated without touching the real host's settings.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { CORE, type Result } from './helpers.js';
+import { CORE, asRootReaching, type Result } from './helpers.js';
 
 const SECCOMP = path.join(CORE, 'test/fixtures/seccomp-deny.cjs');
+const USERNS_OFF = path.join(CORE, 'test/fixtures/userns-off.cjs');
 
+/** In the checkout, not /tmp: a sandbox that runs the simulated host has a private /tmp. */
 function binDir(name: string, files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nsbox-${name}-`));
+  const dir = fs.mkdtempSync(path.join(CORE, 'test', `.tmp-${name}-`));
   fs.chmodSync(dir, 0o755);
   fs.symlinkSync(process.execPath, path.join(dir, 'node'));
   for (const [file, body] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), body, { mode: 0o755 });
@@ -62,29 +62,14 @@ exec /usr/bin/unshare "$@"
 }
 
 /**
- * user.max_user_namespaces = 0, for an unprivileged user: set inside a nested user namespace (the
- * setting is per user namespace), where the command then runs as uid 65534.
+ * user.max_user_namespaces = 0, for an unprivileged user: the fixture sets it inside a nested user
+ * namespace (the setting is per user namespace), where the command then runs as uid 65534.
  */
-export function runWithUserNamespacesOff(command: string[], cwd: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const script = 'read _; exec sh -c \'echo 0 > /proc/sys/user/max_user_namespaces && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"\' sh "$@"';
-    const child = spawn('unshare', ['--user', '--', 'sh', '-c', script, 'sh', ...command], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
-    // The map lets uid 0 of the nested namespace write its own user.* settings, and uid 65534 exist.
-    setTimeout(() => {
-      fs.writeFileSync(`/proc/${child.pid}/uid_map`, '0 0 65536');
-      fs.writeFileSync(`/proc/${child.pid}/gid_map`, '0 0 65536');
-      child.stdin.end('go\n');
-    }, 50);
-  });
+export function runWithUserNamespacesOff(command: string[]): Promise<Result> {
+  return asRootReaching([process.execPath, USERNS_OFF, ...command]);
 }
 
 export function cleanupHost(host: SimulatedHost): void {
   const dir = host.env.PATH?.split(':')[0];
-  if (dir?.startsWith(os.tmpdir())) fs.rmSync(dir, { recursive: true, force: true });
+  if (dir?.includes('/.tmp-')) fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -19,14 +19,17 @@ function hostDir(prefix: string): string {
 }
 
 describe('PID namespace', () => {
-  test('the command is PID 2 under the init and sees only the sandbox processes', async () => {
+  test('the command is the init\'s child and sees only the sandbox processes', async () => {
     const r = await nsbox(['run', '--', 'sh', '-c', 'echo $$ $PPID; ls /proc | grep -E "^[0-9]+$" | sort -n | tr "\\n" " "; echo; ps -e -o pid=,comm=']);
     expect(r.stderr).toBe('');
     const [ids, pids, ...ps] = lines(r.stdout);
-    expect(ids).toBe('2 1');
+    const [pid, ppid] = ids.split(' ').map(Number);
+    expect(ppid).toBe(1);
+    expect(pid).toBeGreaterThan(1);
     const visible = pids.trim().split(' ').map(Number);
     expect(visible).toContain(1);
     expect(visible.length).toBeLessThan(8);
+    expect(visible).toContain(pid);
     expect(ps.map((l) => l.trim().split(/\s+/)[1])).toEqual(['sh', 'sh', 'ps']);
   });
 });
@@ -75,6 +78,12 @@ describe('UTS namespace', () => {
     expect(file).toBe('box-one');
     expect(resolved).toMatch(/^127\.0\.1\.1\s+box-one$/);
     expect(os.hostname()).toBe(before);
+  });
+
+  test('every sandbox gives its command a PID no other live sandbox uses (pid-named temp files never collide)', async () => {
+    const runs = await Promise.all([1, 2, 3, 4].map(() => nsbox(['run', '--', 'sh', '-c', 'echo $$; sleep 0.3'])));
+    const pids = runs.map((r) => r.stdout.trim());
+    expect(new Set(pids).size).toBe(4);
   });
 
   test('the default hostname is nsbox-<id>, different per sandbox', async () => {

@@ -56,7 +56,7 @@ describe('PID 1 duties', () => {
 
 describe('teardown', () => {
   test('[fault] a double-forked setsid daemon is listed, then killed with the sandbox', async () => {
-    const child = spawn('sh', ['-c', 'setsid sh -c "sleep 3001 &"; echo started'], { stdio: 'pipe' });
+    const child = spawn('sh', ['-c', '(setsid sleep 3001 &); sleep 0.2; echo started'], { stdio: 'pipe' });
     const reported: unknown[] = [];
     child.on('leftovers', (l) => reported.push(l));
     const exit = await child.exited;
@@ -68,7 +68,7 @@ describe('teardown', () => {
   });
 
   test('the CLI names the processes it killed', async () => {
-    const r = await nsbox(['run', '--', 'sh', '-c', 'setsid sh -c "sleep 3002 &"']);
+    const r = await nsbox(['run', '--', 'sh', '-c', '(setsid sleep 3002 &); sleep 0.2']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^nsbox: 1 process was still running when sh exited; killed:\n {2}pid \d+: sleep 3002\n$/);
   });
@@ -122,7 +122,8 @@ describe('fork()', () => {
   test('a Node module runs in the sandbox with the IPC channel, and the sandbox config is gone from its env', async () => {
     const child = fork(path.join(CORE, 'test/fixtures/report.cjs'), ['a', 'b'], { hostname: 'forked', serialization: 'advanced' });
     const report = await new Promise<Record<string, unknown>>((resolve) => child.once('message', (m) => resolve(m as Record<string, unknown>)));
-    expect(report).toMatchObject({ pid: 2, hostname: 'forked', argv: ['a', 'b'], env: null });
+    expect(report).toMatchObject({ hostname: 'forked', argv: ['a', 'b'], env: null });
+    expect(report.pid).toBeGreaterThan(1);
     // Only what must stay visible (this checkout, when it lives under /tmp) shows in the private /tmp.
     const visible = CORE.startsWith('/tmp/') ? [CORE.split('/')[2]] : [];
     expect(report.tmp).toEqual(visible);

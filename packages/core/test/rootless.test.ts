@@ -27,7 +27,7 @@ describe(`rootless (uid ${NOBODY})`, () => {
     const [uid, gid, capEff, pid, hostname, tmpEntries] = report.caller.out;
     expect(report.caller.ready).toBe('ok');
     expect([uid, gid, capEff]).toEqual([`${NOBODY}`, `${NOBODY}`, '0000000000000000']);
-    expect(pid).toBe('2');
+    expect(Number(pid)).toBeGreaterThan(1);
     expect(hostname).toMatch(/^nsbox-[0-9a-f]{8}$/);
     // Only what must stay visible (this checkout, when it lives under /tmp) shows in the private /tmp.
     expect(tmpEntries.trim()).toBe(CORE.startsWith('/tmp/') ? `tmp:${CORE.split('/')[2]}` : 'tmp:');

@@ -19,9 +19,11 @@ export function namespaceIds(kinds: readonly string[] = [...GUARDED_NAMESPACES, 
 }
 
 export function assertFreshNamespaces(config: SandboxConfig): void {
-  // In a new PID namespace the init is PID 1 and we are its first child. On a host PID 2 is kthreadd.
-  if (process.pid !== 2 || process.ppid !== 1) {
-    throw new GuardError(`expected to be PID 2 under the sandbox's init, but this is PID ${process.pid} (parent ${process.ppid})`);
+  // Independent of anything the caller passed: /proc is still the outer one here, and it lists one pid
+  // per PID namespace level in NSpid, so a process in a new PID namespace shows at least two.
+  const levels = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+  if (levels.length < 2 || process.ppid !== 1) {
+    throw new GuardError(`expected a child of the sandbox's init in a new PID namespace, but this is PID ${process.pid} (parent ${process.ppid}) in the caller's PID namespace`);
   }
   const kinds = config.network === 'loopback' ? [...GUARDED_NAMESPACES, 'net'] : [...GUARDED_NAMESPACES];
   const own = namespaceIds(kinds);
