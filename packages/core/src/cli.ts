@@ -28,6 +28,9 @@ Options:
   --expose PATH             keep a path under a private tmpfs visible (repeatable; the working
                             directory and Node are kept automatically)
   --timeout DURATION        kill the whole sandbox after DURATION (500ms, 30s, 2m; a bare number is seconds)
+  --memory-max SIZE         cgroup v2 memory limit for the whole sandbox (512M, 2G)
+  --pids-max N              cgroup v2 limit on the number of processes (bounds a fork bomb)
+                            (both need a delegated cgroup v2 subtree; without one they are an error)
   -h, --help                show this help
 
 Exit status: CMD's; 128+N when a signal N killed it; 124 on timeout; 125 when the sandbox could not be set up.`;
@@ -49,6 +52,7 @@ class UsageError extends NsboxError {
 const FLAGS: Record<string, keyof SandboxOptions> = {
   network: 'network', hostname: 'hostname', 'tmpfs-size': 'tmpfsSize', tmpfs: 'tmpfs', bind: 'bind', 'ro-bind': 'roBind',
   'read-only': 'readOnly', writable: 'writable', identity: 'identity', expose: 'expose', timeout: 'timeout',
+  'memory-max': 'memoryMax', 'pids-max': 'pidsMax',
 };
 const cliLabel: OptionLabel = (option) => `--${Object.keys(FLAGS).find((flag) => FLAGS[flag] === option) ?? option}`;
 
@@ -56,7 +60,8 @@ const RUN_OPTIONS = {
   network: { type: 'string' }, hostname: { type: 'string' }, 'tmpfs-size': { type: 'string' },
   tmpfs: { type: 'string', multiple: true }, bind: { type: 'string', multiple: true }, 'ro-bind': { type: 'string', multiple: true },
   'read-only': { type: 'boolean' }, writable: { type: 'string', multiple: true }, identity: { type: 'string' },
-  expose: { type: 'string', multiple: true }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  expose: { type: 'string', multiple: true }, timeout: { type: 'string' }, 'memory-max': { type: 'string' }, 'pids-max': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Splits `[options] [--] CMD ARGS` at `--` or at the first word that is not an option or its value. */
@@ -81,6 +86,11 @@ export function parseDuration(label: string, text: string): number {
   return ms;
 }
 
+function parseCount(label: string, text: string): number {
+  if (!/^[1-9][0-9]*$/.test(text)) throw new OptionError(label, text, 'expected a positive whole number of processes');
+  return Number(text);
+}
+
 function parseRun(argv: string[]): { options: SandboxOptions; command: string[]; help: boolean } {
   const split = splitCommand(argv);
   let values: Record<string, string | boolean | string[] | undefined>;
@@ -96,7 +106,7 @@ function parseRun(argv: string[]): { options: SandboxOptions; command: string[];
   for (const [flag, key] of Object.entries(FLAGS)) {
     const value = values[flag];
     if (value === undefined) continue;
-    options[key] = key === 'timeout' ? parseDuration('--timeout', value as string) : value;
+    options[key] = key === 'timeout' ? parseDuration('--timeout', value as string) : key === 'pidsMax' ? parseCount('--pids-max', value as string) : value;
   }
   return { options: options as SandboxOptions, command: split.command, help: values.help === true };
 }

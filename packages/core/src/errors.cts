@@ -62,6 +62,15 @@ export class UnsupportedHostError extends NsboxError {
   }
 }
 
+/** A resource limit was asked for that this host cannot apply; refused rather than silently skipped. */
+export class LimitError extends NsboxError {
+  readonly fix: string;
+  constructor(problem: string, fix: string) {
+    super('NSBOX_LIMIT_UNAVAILABLE', `${problem}. Fix: ${fix}`);
+    this.fix = fix;
+  }
+}
+
 /** The sandbox ended before its setup reported success, for a reason other than a setup step. */
 export class StartError extends NsboxError {
   readonly stderr: string;

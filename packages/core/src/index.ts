@@ -2,6 +2,6 @@ export { spawn, fork, PRELOAD, type SandboxProcess, type SandboxExit, type Sandb
 export { resolveOptions, OPTION_NAMES, type SandboxOptions, type OptionLabel } from './options.js';
 export { probeHost, diagnose, type HostReport, type Check } from './probe.js';
 export type { Leftover } from './leftovers.js';
-export { NsboxError, OptionError, SetupError, GuardError, UnsupportedHostError, StartError } from './errors.cjs';
+export { NsboxError, OptionError, SetupError, GuardError, UnsupportedHostError, StartError, LimitError } from './errors.cjs';
 export type { NetworkMode, Identity } from './protocol.cjs';
 export { resolveOnUnsupported, unsandboxedWarning, type OnUnsupported } from './policy.js';

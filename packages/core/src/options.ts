@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { OptionError } from './errors.cjs';
+import { checkLimits } from './cgroup.js';
 import { namespaceIds } from './inside/guard.cjs';
 import type { Identity, NetworkMode, SandboxConfig } from './protocol.cjs';
 
@@ -30,10 +31,14 @@ export interface SandboxOptions {
   timeout?: number;
   /** Paths under a private tmpfs (such as a project in /tmp) that must stay visible at the same path. */
   expose?: string[];
+  /** cgroup v2 memory.max for the whole sandbox (`512M`, `2G`); an error where it cannot be applied. */
+  memoryMax?: string;
+  /** cgroup v2 pids.max for the whole sandbox (bounds a fork bomb); an error where it cannot be applied. */
+  pidsMax?: number;
 }
 
 export const OPTION_NAMES = [
-  'hostname', 'network', 'tmpfsSize', 'tmpfs', 'bind', 'roBind', 'readOnly', 'writable', 'identity', 'timeout', 'expose',
+  'hostname', 'network', 'tmpfsSize', 'tmpfs', 'bind', 'roBind', 'readOnly', 'writable', 'identity', 'timeout', 'expose', 'memoryMax', 'pidsMax',
 ] as const satisfies readonly (keyof SandboxOptions)[];
 
 /** How an option is called where the user wrote it: `network` in a config, `--network` on the CLI. */
@@ -145,6 +150,13 @@ export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel 
     throw new OptionError(label('timeout'), timeout, 'expected a positive number of milliseconds');
   }
   const expose = list(label('expose'), options.expose).map((p) => existingAbsolute(label('expose'), p));
+  if (options.memoryMax !== undefined && !(typeof options.memoryMax === 'string' && /^[1-9][0-9]*[KMG]?$/i.test(options.memoryMax))) {
+    throw new OptionError(label('memoryMax'), options.memoryMax, "expected a size such as '512M' or '2G'");
+  }
+  if (options.pidsMax !== undefined && !(Number.isInteger(options.pidsMax) && options.pidsMax > 0)) {
+    throw new OptionError(label('pidsMax'), options.pidsMax, 'expected a positive whole number of processes');
+  }
+  checkLimits({ memoryMax: options.memoryMax, pidsMax: options.pidsMax }, label);
 
   const realRoot = process.getuid?.() === 0;
   return {

@@ -18,6 +18,9 @@ describe('bad input is rejected before anything starts', () => {
     ['bad timeout', ['--timeout', 'soon'], /^nsbox: invalid --timeout 'soon': expected a duration/],
     ['zero timeout', ['--timeout', '0'], /^nsbox: invalid --timeout '0': expected a duration above zero$/],
     ['writable without read-only', ['--writable', '/tmp'], /^nsbox: invalid --writable \["\/tmp"\]: only means something with --read-only set/],
+    ['bad memory limit', ['--memory-max', 'lots'], /^nsbox: invalid --memory-max 'lots': expected a size such as '512M' or '2G'$/],
+    ['bad pids limit', ['--pids-max', '-3'], /^nsbox: --pids-max needs a value/],
+    ['zero pids limit', ['--pids-max', '0'], /^nsbox: invalid --pids-max '0': expected a positive whole number of processes$/],
     ['unknown option', ['--frobnicate'], /^nsbox: Unknown option '--frobnicate'; see 'nsbox run --help'$/],
     ['missing option value', ['--network'], /^nsbox: --network needs a value \(write --network=VALUE for one that starts with '-'\); see 'nsbox run --help'$/],
   ];
@@ -46,6 +49,15 @@ describe('bad input is rejected before anything starts', () => {
 
   test('nothing ran for any of them', () => {
     expect(fs.existsSync('/tmp/nsbox-should-not-run')).toBe(false);
+  });
+});
+
+describe('resource limits', () => {
+  test('[input] a limit this host cannot apply is refused with the reason and the fix, never skipped', async () => {
+    const r = await nsbox(['run', '--pids-max', '100', '--', 'touch', '/tmp/nsbox-should-not-run']);
+    expect(r.status).toBe(125);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^nsbox: --pids-max cannot be applied (here|yet): .*\. Fix: /);
   });
 });
 
