@@ -58,3 +58,18 @@ describe('vitest-pool-nsbox', () => {
     }
   });
 });
+
+test('[fault] watch mode: 200 reruns through the pool leave no growth in fds, children or memory', async () => {
+  const results = fs.mkdtempSync(path.join(E2E, 'suite/.results-'));
+  try {
+    const r = await run(process.execPath, ['--expose-gc', path.join(PROJECT, 'soak.mjs'), '200'], { cwd: PROJECT, env: { ...env, NSBOX_E2E_RESULTS: results } });
+    expect(r.status).toBe(0);
+    const soak = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(soak.failures).toEqual([]);
+    expect(soak.after.fds).toBe(soak.before.fds);
+    expect(soak.after.children).toBe(0);
+    expect(soak.after.rss - soak.before.rss).toBeLessThan(50 * 1024 * 1024);
+  } finally {
+    fs.rmSync(results, { recursive: true, force: true });
+  }
+}, 300_000);
