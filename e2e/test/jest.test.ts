@@ -160,3 +160,33 @@ describe('Jest 30 behaves as stock Jest', () => {
     expect(r.stderr).toContain("invalid testEnvironmentOptions.nsbox.network 'wifi': expected 'host' or 'loopback'");
   });
 });
+
+test('--watchAll reruns a changed file in a fresh sandbox, and quitting leaves nothing', async () => {
+  const results = fs.mkdtempSync(path.join(SUITE, '.results-'));
+  const { spawn } = await import('node:child_process');
+  const { descendantsOf } = await import('../../packages/core/dist/leftovers.js');
+  const jest = spawn(process.execPath, [JEST, '--watchAll', 'snapshot'], { cwd: SUITE, env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NSBOX_E2E_RESULTS: results }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  jest.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const runs = () => output.split('Ran all test suites').length - 1;
+  const waitFor = async (n: number) => {
+    const deadline = Date.now() + 30_000;
+    while (runs() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  };
+  try {
+    await waitFor(1);
+    const file = path.join(SUITE, 'jest-tests/snapshot.test.cjs');
+    fs.utimesSync(file, new Date(), new Date());
+    await waitFor(2);
+    expect(runs()).toBe(2);
+    expect(output.match(/PASS jest-tests\/snapshot\.test\.cjs/g)).toHaveLength(2);
+    const running = descendantsOf(jest.pid!);
+    jest.kill('SIGTERM');
+    await new Promise((r) => jest.once('exit', r));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(running.filter((pid) => fs.existsSync(`/proc/${pid}`))).toEqual([]);
+  } finally {
+    jest.kill('SIGKILL');
+    fs.rmSync(results, { recursive: true, force: true });
+  }
+});
