@@ -6,7 +6,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import nsboxPool from '../../packages/vitest-pool/dist/index.js';
 import { descendantsOf } from '../../packages/core/dist/leftovers.js';
-import { run } from '../../packages/core/test/helpers.js';
+import { run, waitUntilGone } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
@@ -14,14 +14,6 @@ const VITEST = path.join(E2E, 'vitest4/node_modules/vitest/vitest.mjs');
 const JEST = path.join(SUITE, 'node_modules/jest/bin/jest.js');
 const env = { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' };
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function withResults<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(SUITE, '.results-'));
@@ -60,9 +52,7 @@ test('[fault] SIGKILL of Jest mid-file leaves no sandbox behind', () =>
     const sandboxed = descendantsOf(jest.pid!);
     expect(sandboxed.length).toBeGreaterThanOrEqual(3);
     jest.kill('SIGKILL');
-    const gone = Date.now() + 3000;
-    while (sandboxed.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
-    expect(sandboxed.filter(alive)).toEqual([]);
+    expect(await waitUntilGone(sandboxed)).toEqual([]);
   }));
 
 // Each adapter names the option its own way (`vitest-pool-nsbox option 'network'`,

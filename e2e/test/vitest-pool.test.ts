@@ -4,21 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { descendantsOf } from '../../packages/core/dist/leftovers.js';
-import { run } from '../../packages/core/test/helpers.js';
+import { run, waitUntilGone } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const PROJECT = path.join(E2E, 'vitest4');
 const VITEST = path.join(PROJECT, 'node_modules/vitest/vitest.mjs');
 const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('vitest-pool-nsbox', () => {
   test('[input] a bad pool option stops Vitest at config load with one clear line', async () => {
@@ -50,9 +42,7 @@ describe('vitest-pool-nsbox', () => {
       const sandboxed = descendantsOf(vitest.pid!);
       expect(sandboxed.length).toBeGreaterThanOrEqual(3); // stage 0, init, worker
       vitest.kill('SIGKILL');
-      const gone = Date.now() + 3000;
-      while (sandboxed.some(alive) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
-      expect(sandboxed.filter(alive)).toEqual([]);
+      expect(await waitUntilGone(sandboxed)).toEqual([]);
     } finally {
       fs.rmSync(results, { recursive: true, force: true });
     }

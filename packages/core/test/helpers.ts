@@ -75,6 +75,22 @@ export function asNobody(args: string[], options: SpawnOptions & { input?: strin
   return asRootReaching(['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...args], { ...options, env });
 }
 
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until none of the pids runs any more; returns those still running at the deadline. */
+export async function waitUntilGone(pids: number[], ms = 3000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
+  return pids.filter(alive);
+}
+
 export function lines(text: string): string[] {
   return text.trim().split('\n').filter(Boolean);
 }

@@ -4,22 +4,7 @@ import { spawn as spawnProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fork, spawn } from '../dist/index.js';
-import { CORE, nsbox } from './helpers.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntilGone(pids: number[], ms = 3000): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
-  return pids.filter(alive);
-}
+import { CORE, alive, nsbox, waitUntilGone } from './helpers.js';
 
 describe('exit status', () => {
   test('the command status passes through', async () => {
