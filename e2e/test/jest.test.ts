@@ -190,3 +190,21 @@ test('--watchAll reruns a changed file in a fresh sandbox, and quitting leaves n
     fs.rmSync(results, { recursive: true, force: true });
   }
 });
+
+test('Jest 29 runs the same cases through the same runner, each file in its own sandbox', async () => {
+  const results = fs.mkdtempSync(path.join(SUITE, '.results-'));
+  try {
+    const jest29 = path.join(E2E, 'jest29');
+    const r = await run(process.execPath, [path.join(jest29, 'node_modules/jest/bin/jest.js'), '-c', 'jest.config.cjs'], {
+      cwd: jest29,
+      env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NSBOX_E2E_RESULTS: results },
+    });
+    expect(r.stderr).toMatch(/Test Suites: 1 skipped, 5 passed, 5 of 6 total/);
+    const seen = ['a', 'b', 'c'].map((n) => JSON.parse(fs.readFileSync(path.join(results, `isolation-${n}.json`), 'utf8')) as Facts);
+    expect(seen.every((f) => f.ppid === 1 && f.portSharedByAll)).toBe(true);
+    expect(new Set(seen.map((f) => f.hostname)).size).toBe(3);
+    expect(r.stderr).toMatch(/\[nsbox\] jest-tests\/daemon\.test\.cjs left 1 process running; killed:/);
+  } finally {
+    fs.rmSync(results, { recursive: true, force: true });
+  }
+});
