@@ -57,7 +57,10 @@ test('[fault] watch mode: 200 reruns through the pool leave no growth in fds, ch
     const soak = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(soak.failures).toEqual([]);
     expect(soak.after.fds).toBe(soak.before.fds);
-    expect(soak.after.children).toBe(0);
+    // At most the one sandbox booted ahead for the next run, and none once Vitest is closed.
+    expect(soak.after.children).toBe(soak.before.children);
+    expect(soak.after.children).toBeLessThanOrEqual(1);
+    expect(soak.closed.children).toBe(0);
     expect(soak.after.rss - soak.before.rss).toBeLessThan(50 * 1024 * 1024);
   } finally {
     fs.rmSync(results, { recursive: true, force: true });

@@ -27,5 +27,6 @@ for (let i = 0; i < reruns; i++) {
 }
 const after = await sample();
 await vitest.close();
-console.log(JSON.stringify({ reruns, failures, before, after }));
+const closed = await sample();
+console.log(JSON.stringify({ reruns, failures, before, after, closed }));
 process.exit(0);

@@ -130,7 +130,9 @@ async function liveCheck(): Promise<Check> {
   try {
     const child = spawn('true', [], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const [readyResult, exit] = await Promise.all([child.ready.then(() => undefined, (e: Error) => e), child.exited]);
+    // 'close', not just the exit: unshare's own error message may still be in the stderr pipe.
+    const closed = new Promise((resolve) => child.once('close', resolve));
+    const [readyResult, exit] = await Promise.all([child.ready.then(() => undefined, (e: Error) => e), child.exited, closed]);
     if (readyResult) {
       const call = readyResult instanceof SetupError ? `${readyResult.call} → ${readyResult.errno}` : '';
       const message = readyResult.message.replace(/; run 'nsbox doctor'.*$/, '');

@@ -58,6 +58,10 @@ export interface SandboxControls {
   readonly exited: Promise<SandboxExit>;
   /** The processes running in the sandbox now, the init excluded, the command included. */
   processes(): Leftover[];
+  /** Lets the caller's event loop exit while this sandbox idles (a sandbox booted ahead of need). */
+  unref(): void;
+  /** Undoes unref(). */
+  ref(): void;
   /**
    * Kills every process of the sandbox at once. What runs besides the command itself is listed first,
    * in `exited.leftovers` and a 'leftovers' event.
@@ -205,8 +209,19 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
     }
   };
 
+  const handles = () => [...child.stdio, child.channel].filter((h): h is NonNullable<typeof h> & { ref?(): void; unref?(): void } => !!h);
+  const refChild = child.ref.bind(child);
+  const unrefChild = child.unref.bind(child);
   return Object.assign(child, {
     hostname,
+    unref() {
+      unrefChild();
+      for (const handle of handles()) handle.unref?.();
+    },
+    ref() {
+      refChild();
+      for (const handle of handles()) handle.ref?.();
+    },
     ready,
     exited,
     processes: () => sandboxProcesses(child.pid!),

@@ -12,6 +12,13 @@ export interface Fallback {
   unsandboxed: Promise<boolean> | undefined;
   /** The host's cause and fix, probed once per pool. */
   diagnosis?: Promise<UnsupportedHostError>;
+  /**
+   * One sandbox booted ahead per project while a file runs: the next file's worker takes it instead
+   * of waiting for a sandbox and Node to start. Idle spares do not keep Vitest running.
+   */
+  spares?: Map<unknown, SandboxProcess>;
+  /** The Vitest instances whose close destroys the idle spares. */
+  closing?: WeakSet<object>;
 }
 
 interface Streams {
@@ -51,7 +58,8 @@ export class NsboxPoolWorker implements PoolWorker {
   async start(): Promise<void> {
     if (this.child) return;
     const unsandboxed = await this.fallback.unsandboxed;
-    const child = unsandboxed ? this.startUnsandboxed() : this.startSandboxed();
+    const child = unsandboxed ? this.startUnsandboxed() : this.adopt(this.takeSpare() ?? this.startSandboxed());
+    if (!unsandboxed) this.bootSpare();
     this.child = child;
     this.pipeOutput(child);
     if ('ready' in child) {
@@ -64,9 +72,51 @@ export class NsboxPoolWorker implements PoolWorker {
     }
   }
 
+  private takeSpare(): SandboxProcess | undefined {
+    const spare = this.fallback.spares?.get(this.options.project);
+    this.fallback.spares?.delete(this.options.project);
+    if (!spare) return undefined;
+    if (spare.exitCode === null && spare.signalCode === null) return spare;
+    return undefined;
+  }
+
+  private bootSpare(): void {
+    const spares = this.fallback.spares;
+    if (!spares || spares.has(this.options.project)) return;
+    const vitest = this.options.project.vitest;
+    if (!this.fallback.closing?.has(vitest)) {
+      (this.fallback.closing ??= new WeakSet()).add(vitest);
+      vitest.onClose(async () => {
+        const idle = [...spares.values()];
+        spares.clear();
+        await Promise.all(idle.map((spare) => spare.destroy()));
+      });
+    }
+    const spare = this.startSandboxed();
+    spare.unref();
+    spare.ready.catch(() => spares.delete(this.options.project));
+    spares.set(this.options.project, spare);
+  }
+
+  /** The per-file timeout counts from here, not from the boot of a spare sandbox. */
+  private adopt(child: SandboxProcess): SandboxProcess {
+    child.ref();
+    child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
+    const { timeout } = this.sandbox;
+    if (timeout !== undefined) {
+      const timer = setTimeout(() => {
+        this.streams.stderr.write(`\n[nsbox] ${this.fileList()} timed out after ${timeout} ms; its whole sandbox was killed\n`);
+        void child.destroy();
+      }, timeout);
+      child.once('exit', () => clearTimeout(timer));
+    }
+    return child;
+  }
+
   private startSandboxed(): SandboxProcess {
-    const child = fork(this.entry, [], {
-      ...this.sandbox,
+    const { timeout: _perFile, ...sandbox } = this.sandbox;
+    return fork(this.entry, [], {
+      ...sandbox,
       expose: this.expose(),
       cwd: this.options.project.config.root,
       env: this.options.env as NodeJS.ProcessEnv,
@@ -74,13 +124,6 @@ export class NsboxPoolWorker implements PoolWorker {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
-    child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
-    void child.exited.then((exit) => {
-      if (exit.timedOut) {
-        this.streams.stderr.write(`\n[nsbox] ${this.fileList()} timed out after ${this.sandbox.timeout} ms; its whole sandbox was killed\n`);
-      }
-    });
-    return child;
   }
 
   private startUnsandboxed(): ChildProcess {
@@ -100,6 +143,8 @@ export class NsboxPoolWorker implements PoolWorker {
       return true;
     });
     await this.fallback.unsandboxed;
+    for (const spare of this.fallback.spares?.values() ?? []) void spare.destroy();
+    this.fallback.spares?.clear();
     this.child = this.startUnsandboxed();
     this.pipeOutput(this.child);
   }
