@@ -1,13 +1,12 @@
 // Runs inside the sandbox: one test file through Jest's own test worker (the user's jest-runner copy),
 // so transforms, environments, snapshots, coverage and console capture are Jest's.
 import fs from 'node:fs';
-import type { ChildMessage, RunRequest } from './protocol.js';
+import path from 'node:path';
+import type { ChildMessage, ParentMessage } from './protocol.js';
 
 const jestRunnerEntry = process.argv[2];
-// Required at boot, before the file is known: this is most of a Jest worker's start-up, and the
-// runner boots the next sandbox while the current file runs.
-const testWorker = require(require('node:path').join(require('node:path').dirname(jestRunnerEntry), 'testWorker.js')) as {
-  setup(data: { serializableResolvers: unknown[] }): Promise<void>;
+const testWorker = require(path.join(path.dirname(jestRunnerEntry), 'testWorker.js')) as {
+  setup(data: { serializableResolvers: unknown[] }): Promise<void> | void;
   worker(request: { config: unknown; globalConfig: unknown; path: string; context: unknown }): Promise<unknown>;
 };
 
@@ -15,11 +14,33 @@ function reply(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => process.send!(message, () => resolve()));
 }
 
-process.on('message', async (message: RunRequest) => {
+/**
+ * Everything a file's run needs before the file is known, done while the previous file still runs:
+ * the project's resolver, and Jest's modules (which the test worker would load lazily, on the
+ * critical path). This, not the sandbox, is most of a fresh Jest process's start-up.
+ */
+async function prepare(resolverFile: string, preload: string[]): Promise<void> {
+  await testWorker.setup({ serializableResolvers: [JSON.parse(fs.readFileSync(resolverFile, 'utf8'))] });
+  for (const module of preload) {
+    try {
+      require(module);
+    } catch {
+      // Only a head start: the run loads what it really needs, and reports what fails.
+    }
+  }
+}
+
+let prepared: Promise<void> | undefined;
+
+process.on('message', async (message: ParentMessage) => {
+  if (message?.type === 'prepare') {
+    prepared = prepare(message.resolverFile, message.preload);
+    prepared.catch(() => {});
+    return;
+  }
   if (message?.type !== 'run') return;
   try {
-    const resolver = JSON.parse(fs.readFileSync(message.resolverFile, 'utf8'));
-    await testWorker.setup({ serializableResolvers: [resolver] });
+    await prepared;
     const result = await testWorker.worker({ config: message.config, globalConfig: message.globalConfig, path: message.path, context: message.context });
     await reply({ type: 'result', result });
   } catch (error) {

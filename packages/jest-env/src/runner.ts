@@ -9,7 +9,7 @@ import type { Config } from '@jest/types';
 import type { Test, TestEvents, TestRunnerContext, TestRunnerOptions, TestWatcher } from 'jest-runner';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Leftover, SandboxOptions, SandboxProcess, UnsupportedHostError } from 'nsbox';
-import { PARENT_MESSAGE_CUSTOM, UNSANDBOXED_ENV, type ChildMessage, type RunRequest } from './protocol.js';
+import { PARENT_MESSAGE_CUSTOM, UNSANDBOXED_ENV, type ChildMessage, type PrepareRequest, type RunRequest } from './protocol.js';
 
 type Nsbox = typeof import('nsbox');
 type Listener = (args: any) => unknown;
@@ -91,11 +91,12 @@ export default class NsboxTestRunner {
     const queue = [...tests];
     const spares = new Map<number, { sandbox: SandboxProcess; configId: string }>();
 
+    const preload = this.preloadList(entry);
     const boot = (test: Test, slot: number): SandboxProcess => {
       const config = test.context.config;
       const cache = config.cacheDirectory;
       fs.mkdirSync(cache, { recursive: true });
-      return nsbox.fork(CHILD, [entry], {
+      const sandbox = nsbox.fork(CHILD, [entry], {
         ...optionsOf(config),
         expose: [...(optionsOf(config).expose ?? []), config.rootDir, cache, path.dirname(entry), path.dirname(resolverFiles.get(config.id)!)],
         cwd: config.rootDir,
@@ -104,6 +105,10 @@ export default class NsboxTestRunner {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         serialization: 'advanced',
       });
+      const transformers = config.transform.map(([, transformer]) => transformer);
+      const prepare: PrepareRequest = { type: 'prepare', resolverFile: resolverFiles.get(config.id)!, preload: [...preload, config.testEnvironment, config.testRunner, ...transformers] };
+      sandbox.send(prepare);
+      return sandbox;
     };
 
     const takeSandbox = (test: Test, slot: number): SandboxProcess => {
@@ -145,7 +150,8 @@ export default class NsboxTestRunner {
             child = await unsupported(test, failure);
           }
         }
-        const result = await this.runInChild(child, test, resolverFiles.get(test.context.config.id)!);
+        if (!sandbox) child.send({ type: 'prepare', resolverFile: resolverFiles.get(test.context.config.id)!, preload: [] } satisfies PrepareRequest);
+        const result = await this.runInChild(child, test);
         await this.emit('test-file-success', [test, result]);
       } catch (error) {
         await this.emit('test-file-failure', [test, error]);
@@ -193,7 +199,20 @@ export default class NsboxTestRunner {
     });
   }
 
-  private runInChild(sandbox: ChildProcess, test: Test, resolverFile: string): Promise<unknown> {
+  /** Jest's modules that a test worker loads lazily during its first file, resolved from its jest-runner. */
+  private preloadList(entry: string): string[] {
+    const from = createRequire(entry);
+    const names = ['jest-runtime', '@jest/transform', '@jest/console', 'jest-environment-node', 'jest-snapshot', 'jest-message-util'];
+    return names.flatMap((name) => {
+      try {
+        return [from.resolve(name)];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  private runInChild(sandbox: ChildProcess, test: Test): Promise<unknown> {
     sandbox.stdout?.pipe(process.stdout, { end: false });
     sandbox.stderr?.pipe(process.stderr, { end: false });
     const relative = path.relative(this.globalConfig.rootDir, test.path);
@@ -240,7 +259,6 @@ export default class NsboxTestRunner {
           changedFiles: this.context.changedFiles && [...this.context.changedFiles],
           sourcesRelatedToTestsInChangedFiles: this.context.sourcesRelatedToTestsInChangedFiles && [...this.context.sourcesRelatedToTestsInChangedFiles],
         },
-        resolverFile,
       };
       sandbox.send(request);
     }).finally(() => ('destroy' in sandbox ? (sandbox as SandboxProcess).destroy() : sandbox.kill('SIGKILL')));
