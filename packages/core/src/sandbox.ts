@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { OptionError, SetupError, StartError } from './errors.cjs';
-import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, SETUP_FAILED_STATUS, parseControlLine } from './protocol.cjs';
+import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, parseControlLine } from './protocol.cjs';
 import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } from './options.js';
 import { stage0 } from './stage0.js';
 import { sandboxProcesses, commandOf, type Leftover } from './leftovers.js';
@@ -107,11 +107,8 @@ interface LaunchSpec {
 }
 
 function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: string) => LaunchSpec & { expose: string[] }): SandboxProcess {
-  const { cwd, env, stdio: _stdio, ...sandboxOptions } = options as ForkOptions;
-  delete (sandboxOptions as Partial<ForkOptions>).execPath;
-  delete (sandboxOptions as Partial<ForkOptions>).execArgv;
-  delete (sandboxOptions as Partial<ForkOptions>).serialization;
-  delete (sandboxOptions as Partial<ForkOptions>).silent;
+  const { cwd, env, stdio: _stdio, execPath: _execPath, execArgv: _execArgv, serialization: _serialization, silent: _silent, ...sandboxOptions } =
+    options as ForkOptions;
   const resolved = resolveOptions(sandboxOptions, label);
   const workdir = path.resolve(cwd ?? process.cwd());
   const execPath = (options as ForkOptions).execPath ?? process.execPath;
@@ -137,7 +134,6 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
     settleReady = (error) => (error ? reject(error) : resolve());
   });
   ready.catch(() => {}); // callers that never look at `ready` must not crash on an unhandled rejection
-  let setupFailure: SetupError | undefined;
 
   const stage0Kill = child.kill.bind(child);
   const mainPid = (): number | undefined => commandOf(child.pid ?? -1);
@@ -154,9 +150,10 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
       if (message?.type === 'ready') settleReady();
       else if (message?.type === 'error') {
         const e = message.error;
-        setupFailure = new SetupError(e.step, e.call, e.errno, e.hint);
-        if (!e.call) Object.defineProperty(setupFailure, 'message', { value: `sandbox setup failed: ${e.message}` });
-        settleReady(setupFailure);
+        const failure = new SetupError(e.step, e.call, e.errno, e.hint);
+        // A failure that is no kernel call (the guard refusing, say) reads better as its own message.
+        if (!e.call) failure.message = `sandbox setup failed: ${e.message}`;
+        settleReady(failure);
       } else if (message?.type === 'exit') {
         leftovers = sandboxProcesses(child.pid!);
         if (leftovers.length > 0) child.emit('leftovers', leftovers);
@@ -177,17 +174,14 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
   const exited = new Promise<SandboxExit>((resolve) => {
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       if (timer) clearTimeout(timer);
-      if (code === SETUP_FAILED_STATUS && setupFailure === undefined) {
-        settleReady(new StartError(`the sandbox exited with status ${code} before its setup finished`));
-      } else {
-        settleReady(
-          new StartError(
-            signal
-              ? `the sandbox was killed by ${signal} before its setup finished`
-              : `the sandbox exited with status ${code} before its setup finished; run 'nsbox doctor' to see whether this host allows sandboxes`,
-          ),
-        );
-      }
+      // Only takes effect if the setup never reported (ready and error settle it first).
+      settleReady(
+        new StartError(
+          signal
+            ? `the sandbox was killed by ${signal} before its setup finished`
+            : `the sandbox exited with status ${code} before its setup finished; run 'nsbox doctor' to see whether this host allows sandboxes`,
+        ),
+      );
       resolve({ code, signal, timedOut, leftovers });
     };
     child.once('exit', finish);
