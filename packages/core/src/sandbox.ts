@@ -234,11 +234,18 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
 /** Runs `command` with `args` as the init's child in a new sandbox, in the spirit of child_process.spawn. */
 export function spawn(command: string, args: readonly string[] = [], options: SpawnOptions = {}, label: OptionLabel = configLabel): SandboxProcess {
   if (typeof command !== 'string' || command.length === 0) throw new OptionError('command', command, 'expected a command to run');
+  // A Node command takes the setup as a preload, like fork(): one Node start instead of two.
+  const node = isNode(command);
   return launch(options, label, (execPath) => ({
-    command: [execPath, EXEC_ENTRY, '--', command, ...args],
+    command: node ? [command, '--require', PRELOAD, ...args] : [execPath, EXEC_ENTRY, '--', command, ...args],
     stdio: normalizeStdio(options.stdio, ['pipe', 'pipe', 'pipe']),
-    expose: [],
+    expose: node && path.isAbsolute(command) ? [path.dirname(command)] : [],
   }));
+}
+
+function isNode(command: string): boolean {
+  const name = path.basename(command);
+  return name === 'node' || name === 'nodejs' || (path.isAbsolute(command) && realpathOrNull(command) === realpathOrNull(process.execPath));
 }
 
 /** Runs a Node module in a new sandbox with an IPC channel, in the spirit of child_process.fork. */
