@@ -133,7 +133,7 @@ export default class NsboxTestRunner {
         this.unsandboxed = true;
         process.stderr.write(nsbox.unsandboxedWarning(error));
       }
-      return this.startUnsandboxed(entry, test);
+      return this.startUnsandboxed(entry, test, resolverFiles.get(test.context.config.id)!);
     };
 
     const runOne = async (test: Test, slot: number): Promise<void> => {
@@ -142,7 +142,7 @@ export default class NsboxTestRunner {
       if (sandbox) prepareNext(slot);
       await this.emit('test-file-start', [test]);
       try {
-        let child: ChildProcess = sandbox ?? this.startUnsandboxed(entry, test);
+        let child: ChildProcess = sandbox ?? this.startUnsandboxed(entry, test, resolverFiles.get(test.context.config.id)!);
         if (sandbox) {
           const failure = await sandbox.ready.then(() => undefined, (error: Error) => error);
           if (failure) {
@@ -150,7 +150,6 @@ export default class NsboxTestRunner {
             child = await unsupported(test, failure);
           }
         }
-        if (!sandbox) child.send({ type: 'prepare', resolverFile: resolverFiles.get(test.context.config.id)!, preload: [] } satisfies PrepareRequest);
         const result = await this.runInChild(child, test);
         await this.emit('test-file-success', [test, result]);
       } catch (error) {
@@ -189,14 +188,16 @@ export default class NsboxTestRunner {
   }
 
   /** onUnsupported: 'warn' only: the same child, without a sandbox; the environment is told so. */
-  private startUnsandboxed(entry: string, test: Test): ChildProcess {
-    return fork(CHILD, [entry], {
+  private startUnsandboxed(entry: string, test: Test, resolverFile: string): ChildProcess {
+    const child = fork(CHILD, [entry], {
       cwd: test.context.config.rootDir,
       env: { ...process.env, [UNSANDBOXED_ENV]: '1' },
       execArgv: [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
+    child.send({ type: 'prepare', resolverFile, preload: [] } satisfies PrepareRequest);
+    return child;
   }
 
   /** Jest's modules that a test worker loads lazily during its first file, resolved from its jest-runner. */
