@@ -96,7 +96,7 @@ export default class NsboxTestRunner {
       const config = test.context.config;
       const cache = config.cacheDirectory;
       fs.mkdirSync(cache, { recursive: true });
-      const sandbox = nsbox.fork(CHILD, [entry], {
+      const sandbox = nsbox.fork(CHILD, [entry, path.join(cache, 'nsbox-compile-cache')], {
         ...optionsOf(config),
         expose: [...(optionsOf(config).expose ?? []), config.rootDir, cache, path.dirname(entry), path.dirname(resolverFiles.get(config.id)!)],
         cwd: config.rootDir,
@@ -189,7 +189,7 @@ export default class NsboxTestRunner {
 
   /** onUnsupported: 'warn' only: the same child, without a sandbox; the environment is told so. */
   private startUnsandboxed(entry: string, test: Test, resolverFile: string): ChildProcess {
-    const child = fork(CHILD, [entry], {
+    const child = fork(CHILD, [entry, path.join(test.context.config.cacheDirectory, 'nsbox-compile-cache')], {
       cwd: test.context.config.rootDir,
       env: { ...process.env, [UNSANDBOXED_ENV]: '1' },
       execArgv: [],
