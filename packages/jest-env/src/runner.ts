@@ -55,6 +55,7 @@ export default class NsboxTestRunner {
   readonly isSerial = false;
   private readonly listeners = new Map<string, Set<Listener>>();
   private diagnosis: Promise<UnsupportedHostError> | undefined;
+  private teardowns: Promise<unknown>[] = [];
   private unsandboxed = false;
 
   constructor(
@@ -169,6 +170,7 @@ export default class NsboxTestRunner {
       await Promise.all(Array.from({ length: Math.min(slots, tests.length) }, (_, i) => worker(i + 1)));
     } finally {
       await Promise.all([...spares.values()].map((spare) => spare.sandbox.destroy()));
+      await Promise.all(this.teardowns.splice(0));
       for (const file of resolverFiles.values()) fs.rmSync(file, { force: true });
     }
   }
@@ -262,7 +264,11 @@ export default class NsboxTestRunner {
         },
       };
       sandbox.send(request);
-    }).finally(() => ('destroy' in sandbox ? (sandbox as SandboxProcess).destroy() : sandbox.kill('SIGKILL')));
+    }).finally(() => {
+      // Leftovers are listed at once; the slot need not wait for the kernel to reap the sandbox.
+      if ('destroy' in sandbox) this.teardowns.push((sandbox as SandboxProcess).destroy());
+      else sandbox.kill('SIGKILL');
+    });
   }
 }
 
