@@ -66,3 +66,34 @@ test('[fault] watch mode: 200 reruns through the pool leave no growth in fds, ch
     fs.rmSync(results, { recursive: true, force: true });
   }
 }, 300_000);
+
+describe('Vitest flags through the pool', () => {
+  const withResults = async (fn: (results: string) => Promise<void>) => {
+    const results = fs.mkdtempSync(path.join(E2E, 'suite/.results-'));
+    try {
+      await fn(results);
+    } finally {
+      fs.rmSync(results, { recursive: true, force: true });
+    }
+  };
+
+  test('--no-file-parallelism runs the files one at a time, each in its own sandbox', () =>
+    withResults(async (results) => {
+      const r = await run(process.execPath, [VITEST, 'run', '-c', 'vitest.shared.config.mjs', '--isolate', '--no-file-parallelism'], { cwd: PROJECT, env: { ...env, NSBOX_E2E_RESULTS: results } });
+      expect(r.status).toBe(0);
+      const where = [1, 2, 3].map((n) => JSON.parse(fs.readFileSync(path.join(results, `where-${n}.json`), 'utf8')));
+      expect(new Set(where.map((w) => w.hostname)).size).toBe(3);
+    }));
+
+  test('Ctrl-C (SIGINT to Vitest) ends the run and leaves no sandbox', () =>
+    withResults(async (results) => {
+      const vitest = spawn(process.execPath, [VITEST, 'run', '-c', 'vitest.slow.config.mjs'], { cwd: PROJECT, env: { ...env, NSBOX_E2E_RESULTS: results }, stdio: 'ignore' });
+      const deadline = Date.now() + 30_000;
+      while (!fs.existsSync(path.join(results, 'where-slow.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const sandboxed = descendantsOf(vitest.pid!);
+      vitest.kill('SIGINT');
+      const code = await new Promise((resolve) => vitest.once('exit', resolve));
+      expect(code).not.toBe(0);
+      expect(await waitUntilGone(sandboxed)).toEqual([]);
+    }));
+});
