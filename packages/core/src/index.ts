@@ -1,4 +1,4 @@
-export { spawn, fork, PRELOAD, type SandboxProcess, type SandboxExit, type SandboxControls, type SpawnOptions, type ForkOptions } from './sandbox.js';
+export { spawn, fork, forkUnsandboxed, PRELOAD, type SandboxProcess, type SandboxExit, type SandboxControls, type SpawnOptions, type ForkOptions } from './sandbox.js';
 export { resolveOptions, OPTION_NAMES, type SandboxOptions, type OptionLabel } from './options.js';
 export { probeHost, diagnose, type HostReport, type Check } from './probe.js';
 export type { Leftover } from './leftovers.js';

@@ -1,6 +1,7 @@
 // The host side of a sandbox: starts stage 0, follows the control socket, reports what was left
 // running, and kills everything at the end. The only place in nsbox that spawns a sandbox.
-import { spawn as spawnProcess, type ChildProcess, type StdioOptions, type IOType } from 'node:child_process';
+import { fork as forkProcess, spawn as spawnProcess, type ChildProcess, type StdioOptions, type IOType } from 'node:child_process';
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -261,4 +262,36 @@ export function fork(modulePath: string, args: readonly string[] = [], options: 
     serialization: options.serialization,
     expose: [path.dirname(absolute)],
   }));
+}
+
+/**
+ * The same process shape with no sandbox at all: for an adapter whose host cannot create sandboxes
+ * and whose user chose onUnsupported: 'warn' (the adapter has said so, loudly).
+ */
+export function forkUnsandboxed(modulePath: string, args: readonly string[] = [], options: ForkOptions = {}): SandboxProcess {
+  const child = forkProcess(modulePath, args, {
+    cwd: options.cwd,
+    env: options.env,
+    execPath: options.execPath,
+    execArgv: options.execArgv,
+    stdio: options.stdio,
+    serialization: options.serialization,
+  }) as SandboxProcess;
+  const exited = new Promise<SandboxExit>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, timedOut: false, leftovers: [] })),
+  );
+  const refChild = child.ref.bind(child);
+  const unrefChild = child.unref.bind(child);
+  return Object.assign(child, {
+    hostname: os.hostname(),
+    ready: Promise.resolve(),
+    exited,
+    processes: () => [],
+    unref: unrefChild,
+    ref: refChild,
+    destroy() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  });
 }

@@ -7,7 +7,6 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Config } from '@jest/types';
 import type { Test, TestEvents, TestRunnerContext, TestRunnerOptions, TestWatcher } from 'jest-runner';
-import { fork, type ChildProcess } from 'node:child_process';
 import type { Leftover, SandboxOptions, SandboxProcess, UnsupportedHostError } from 'nsbox';
 import { PARENT_MESSAGE_CUSTOM, UNSANDBOXED_ENV, type ChildMessage, type PrepareRequest, type RunRequest } from './protocol.js';
 
@@ -126,7 +125,7 @@ export default class NsboxTestRunner {
     };
 
     /** A sandbox that failed to start: the host's cause and fix, then the file's policy. */
-    const unsupported = async (test: Test, failure: Error): Promise<ChildProcess> => {
+    const unsupported = async (test: Test, failure: Error): Promise<SandboxProcess> => {
       this.diagnosis ??= nsbox.diagnose(failure);
       const error = await this.diagnosis;
       if (nsbox.resolveOnUnsupported(nsboxConfigOf(test.context.config).onUnsupported, '') === 'error') throw plainError(`nsbox: ${error.message}`);
@@ -134,7 +133,7 @@ export default class NsboxTestRunner {
         this.unsandboxed = true;
         process.stderr.write(nsbox.unsandboxedWarning(error));
       }
-      return this.startUnsandboxed(entry, test, resolverFiles.get(test.context.config.id)!);
+      return this.startUnsandboxed(nsbox, entry, test, resolverFiles.get(test.context.config.id)!);
     };
 
     const runOne = async (test: Test, slot: number): Promise<void> => {
@@ -143,7 +142,7 @@ export default class NsboxTestRunner {
       if (sandbox) prepareNext(slot);
       await this.emit('test-file-start', [test]);
       try {
-        let child: ChildProcess = sandbox ?? this.startUnsandboxed(entry, test, resolverFiles.get(test.context.config.id)!);
+        let child: SandboxProcess = sandbox ?? this.startUnsandboxed(nsbox, entry, test, resolverFiles.get(test.context.config.id)!);
         if (sandbox) {
           const failure = await sandbox.ready.then(() => undefined, (error: Error) => error);
           if (failure) {
@@ -190,8 +189,8 @@ export default class NsboxTestRunner {
   }
 
   /** onUnsupported: 'warn' only: the same child, without a sandbox; the environment is told so. */
-  private startUnsandboxed(entry: string, test: Test, resolverFile: string): ChildProcess {
-    const child = fork(CHILD, [entry, path.join(test.context.config.cacheDirectory, 'nsbox-compile-cache')], {
+  private startUnsandboxed(nsbox: Nsbox, entry: string, test: Test, resolverFile: string): SandboxProcess {
+    const child = nsbox.forkUnsandboxed(CHILD, [entry, path.join(test.context.config.cacheDirectory, 'nsbox-compile-cache')], {
       cwd: test.context.config.rootDir,
       env: { ...process.env, [UNSANDBOXED_ENV]: '1' },
       execArgv: [],
@@ -215,7 +214,7 @@ export default class NsboxTestRunner {
     });
   }
 
-  private runInChild(sandbox: ChildProcess, test: Test): Promise<unknown> {
+  private runInChild(sandbox: SandboxProcess, test: Test): Promise<unknown> {
     sandbox.stdout?.pipe(process.stdout, { end: false });
     sandbox.stderr?.pipe(process.stderr, { end: false });
     const relative = path.relative(this.globalConfig.rootDir, test.path);
@@ -247,7 +246,7 @@ export default class NsboxTestRunner {
       const timeout = nsboxConfigOf(test.context.config).timeout;
       if (timeout !== undefined) {
         const timer = setTimeout(() => {
-          const running = 'processes' in sandbox ? (sandbox as SandboxProcess).processes().length : 1;
+          const running = Math.max(1, sandbox.processes().length);
           settle(() => reject(plainError(`nsbox: ${relative} timed out after ${timeout} ms; its whole sandbox was killed (${running} process${running === 1 ? '' : 'es'})`)));
         }, timeout);
         sandbox.once('exit', () => clearTimeout(timer));
@@ -266,8 +265,7 @@ export default class NsboxTestRunner {
       sandbox.send(request);
     }).finally(() => {
       // Leftovers are listed at once; the slot need not wait for the kernel to reap the sandbox.
-      if ('destroy' in sandbox) this.teardowns.push((sandbox as SandboxProcess).destroy());
-      else sandbox.kill('SIGKILL');
+      this.teardowns.push(sandbox.destroy());
     });
   }
 }

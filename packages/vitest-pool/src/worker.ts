@@ -1,10 +1,9 @@
 // One Vitest worker in one nsbox sandbox (main-process side). The worker itself is Vitest's stock
 // forks entry, born inside the sandbox by nsbox's fork().
-import { fork as forkUnsandboxed, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
-import { diagnose, fork, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError } from 'nsbox';
+import { diagnose, fork, forkUnsandboxed, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError } from 'nsbox';
 
 /** Shared by every worker of one pool: once a host is found unable to sandbox, it stays so. */
 export interface Fallback {
@@ -30,7 +29,7 @@ export class NsboxPoolWorker implements PoolWorker {
   readonly name = 'nsbox';
   // Vitest writes transformed modules under its tmpDir; the sandbox sees that directory (see expose).
   readonly cacheFs = true;
-  private child: SandboxProcess | ChildProcess | undefined;
+  private child: SandboxProcess | undefined;
   private readonly files = new Set<string>();
   private readonly entry: string;
   private readonly streams: Streams;
@@ -62,7 +61,7 @@ export class NsboxPoolWorker implements PoolWorker {
     if (!unsandboxed) this.bootSpare();
     this.child = child;
     this.pipeOutput(child);
-    if ('ready' in child) {
+    if (!unsandboxed) {
       try {
         await child.ready;
       } catch (failure) {
@@ -126,11 +125,11 @@ export class NsboxPoolWorker implements PoolWorker {
     });
   }
 
-  private startUnsandboxed(): ChildProcess {
+  private startUnsandboxed(): SandboxProcess {
     return forkUnsandboxed(this.entry, [], {
       env: this.options.env as NodeJS.ProcessEnv,
       execArgv: this.options.execArgv,
-      stdio: 'pipe',
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
   }
@@ -149,7 +148,7 @@ export class NsboxPoolWorker implements PoolWorker {
     this.pipeOutput(this.child);
   }
 
-  private pipeOutput(child: ChildProcess): void {
+  private pipeOutput(child: SandboxProcess): void {
     for (const [from, to] of [[child.stdout, this.streams.stdout], [child.stderr, this.streams.stderr]] as const) {
       if (!from) continue;
       to.setMaxListeners(to.getMaxListeners() + 1);
@@ -157,7 +156,7 @@ export class NsboxPoolWorker implements PoolWorker {
     }
   }
 
-  private unpipeOutput(child: ChildProcess): void {
+  private unpipeOutput(child: SandboxProcess): void {
     for (const [from, to] of [[child.stdout, this.streams.stdout], [child.stderr, this.streams.stderr]] as const) {
       if (!from) continue;
       from.unpipe(to);
@@ -182,13 +181,7 @@ export class NsboxPoolWorker implements PoolWorker {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
-    if ('destroy' in child && typeof (child as SandboxProcess).exited === 'object') {
-      await (child as SandboxProcess).destroy();
-    } else if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await child.destroy();
     this.unpipeOutput(child);
   }
 
@@ -213,7 +206,7 @@ export class NsboxPoolWorker implements PoolWorker {
     return data;
   }
 
-  private get process(): ChildProcess {
+  private get process(): SandboxProcess {
     if (!this.child) throw new Error('[vitest-pool-nsbox] the worker was stopped or never started');
     return this.child;
   }
