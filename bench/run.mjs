@@ -6,14 +6,19 @@
 // every ~20 ms) for:
 //   - Vitest 4.1.12: pool 'forks', 'threads', nsbox() and nsbox({ network: 'loopback' });
 //   - Jest 30.5.2: stock defaults, stock with a fresh worker process per file, preset jest-environment-nsbox;
-// on generated suites of 50 and 200 files, trivial and realistic; and one sandbox alone against a plain
-// spawn, through the API (in this process) and the CLI. Results: stdout and bench/results/latest.md.
+// on generated suites of 50 files, trivial and realistic (--full: also 200 files, and nsbox without
+// prewarm); and one sandbox alone against a plain spawn, through the API and the CLI, with the memory
+// (RSS, PSS, USS) of one idle worker. Results: stdout and bench/results/latest.md (full.md for --full).
 //
-// Options: --quick (1 round, 50-file suites, 5 reps of the single-sandbox runs; writes
-// bench/results/quick.md), --rounds N, --reps N (single-sandbox repetitions per round),
-// --only vitest,jest,single, --keep (keep the generated suites in bench/.work), --no-wait (do not wait,
-// before each measurement, for other processes on the machine to go quiet; by default it waits up to 2 min).
-import { execFileSync } from 'node:child_process';
+// Why 200-file suites are not in the default run: 7 variants x 250 realistic files x ~100 ms of CPU is
+// 175 s of test code per round on one worker (the runners' default on 2 cores), before any runner
+// overhead; 5 rounds with them take ~45 min, without them ~13 min.
+//
+// Options: --full, --quick (1 round, 5 reps of the single-sandbox runs; writes bench/results/quick.md),
+// --rounds N, --reps N (single-sandbox repetitions per round), --only vitest,jest,single, --keep (keep
+// the generated suites in bench/.work), --no-wait (do not wait, before each measurement, for other
+// processes on the machine to go quiet; by default it waits up to 2 min).
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +26,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { foreignLoad, measureCommand, waitQuiet } from './lib/proc.mjs';
 import { calibrateLoop, generateJestSuite, generateVitestSuite, JEST_VARIANTS, VITEST_NOPREWARM, VITEST_VARIANTS } from './lib/suites.mjs';
-import { loadSingle, runSingleRound, workerRss } from './lib/single.mjs';
 import { linkSnapshotInto, snapshotPackages } from './lib/snapshot.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -36,6 +40,7 @@ const WORKER = path.join(BENCH, 'fixtures/idle-worker.cjs');
 const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     reps: { type: 'string' },
     only: { type: 'string' },
@@ -46,10 +51,11 @@ const { values: opts } = parseArgs({
 const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 5));
 const REPS = Number(opts.reps ?? (opts.quick ? 5 : 30));
 const ONLY = new Set((opts.only ?? 'vitest,jest,single').split(','));
-const SUITES = opts.quick
-  ? [[50, 'trivial'], [50, 'realistic']]
-  : [[50, 'trivial'], [50, 'realistic'], [200, 'trivial'], [200, 'realistic']];
-const OUT = path.join(RESULTS, opts.quick ? 'quick.md' : 'latest.md');
+const SUITES = opts.full
+  ? [[50, 'trivial'], [50, 'realistic'], [200, 'trivial'], [200, 'realistic']]
+  : [[50, 'trivial'], [50, 'realistic']];
+const OUT = path.join(RESULTS, opts.quick ? 'quick.md' : opts.full ? 'full.md' : 'latest.md');
+const COMMAND = opts.quick ? 'node bench/run.mjs --quick' : opts.full ? 'npm run bench -- --full' : 'npm run bench';
 if (!(ROUNDS >= 1) || !(REPS >= 1)) throw new Error('--rounds and --reps take a number >= 1');
 
 // ---------------------------------------------------------------------------------------------------
@@ -111,7 +117,7 @@ async function main() {
   info.code = snapshot.id;
   const loops = calibrateLoop(100);
   const poolSource = fs.readFileSync(path.join(snapshot.vitestPool, 'dist/index.js'), 'utf8');
-  const vitestVariants = /\bprewarm\b/.test(poolSource) ? [...VITEST_VARIANTS, VITEST_NOPREWARM] : VITEST_VARIANTS;
+  const vitestVariants = opts.full && /\bprewarm\b/.test(poolSource) ? [...VITEST_VARIANTS, VITEST_NOPREWARM] : VITEST_VARIANTS;
   log(`bench: ${ROUNDS} round(s); suites ${SUITES.map(([n, k]) => `${n} ${k}`).join(', ')}; ${REPS} reps per round for single sandboxes; CPU loop ${loops} iterations (~100 ms)`);
 
   // The runs of the suites, one job per (runner, suite, variant).
@@ -140,9 +146,9 @@ async function main() {
   const env = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
   delete env.NSBOX_SANDBOX;
 
-  const single = ONLY.has('single') ? await loadSingle(snapshot.core, WORKER) : undefined;
+  const single = ONLY.has('single');
   const singleRuns = {};
-  const rssRuns = { plain: [], nsbox: [] };
+  const memoryRuns = { plain: [], nsbox: [] };
   const singleForeign = [];
   let failures = 0;
   let waitedMs = 0;
@@ -175,14 +181,15 @@ async function main() {
     if (single) {
       await quiet('the single-sandbox runs');
       const t = Date.now();
-      const others = foreignLoad();
-      const runs = await runSingleRound(single.variants, REPS);
-      singleForeign.push(others.stop());
-      for (const [name, xs] of Object.entries(runs)) (singleRuns[name] ??= []).push(...xs);
-      for (let i = 0; i < 3; i++) {
-        for (const which of ['plain', 'nsbox']) rssRuns[which].push((await workerRss(single.nsbox, WORKER, which)).bytes);
-      }
-      log(`[round ${round + 1}/${ROUNDS}] single sandboxes: ${REPS} reps of ${Object.keys(single.variants).length} variants in ${sec(Date.now() - t)}`);
+      const out = await new Promise((resolve, reject) =>
+        execFile(process.execPath, [path.join(BENCH, 'lib/single-round.mjs'), snapshot.core, WORKER, String(REPS)], { maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
+          error ? reject(new Error(`single-sandbox round failed: ${stderr || error.message}`)) : resolve(JSON.parse(stdout)),
+        ),
+      );
+      for (const [name, xs] of Object.entries(out.runs)) (singleRuns[name] ??= []).push(...xs);
+      for (const which of ['plain', 'nsbox']) memoryRuns[which].push(...out.memory[which]);
+      singleForeign.push(out.foreign);
+      log(`[round ${round + 1}/${ROUNDS}] single sandboxes: ${REPS} reps of ${out.variants} variants in ${sec(Date.now() - t)}, other load ${out.foreign.toFixed(2)} cores`);
     }
     const took = Date.now() - roundStart;
     if (round === 0 && ROUNDS > 1) log(`bench: round 1 took ${sec(took)}; about ${((took * ROUNDS) / 60000).toFixed(0)} min in all`);
@@ -191,7 +198,8 @@ async function main() {
   info.duration = sec(Date.now() - started);
   info.waited = sec(waitedMs);
 
-  report({ info, jobs, singleRuns, rssRuns, loops, failures, singleForeign, vitestVariants });
+  fs.writeFileSync(path.join(LOGS, 'raw.json'), JSON.stringify({ info, jobs, singleRuns, memoryRuns, loops, singleForeign, vitestVariants }));
+  report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleForeign, vitestVariants });
   if (!opts.keep) {
     for (const entry of fs.readdirSync(WORK)) if (entry !== 'logs') fs.rmSync(path.join(WORK, entry), { recursive: true, force: true });
   }
@@ -211,7 +219,7 @@ function summarize(job) {
   };
 }
 
-function report({ info, jobs, singleRuns, rssRuns, loops, failures, singleForeign, vitestVariants }) {
+function report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleForeign, vitestVariants }) {
   const lines = [];
   const md = [];
   const stats = new Map(jobs.map((j) => [j.key, summarize(j)]));
@@ -252,21 +260,24 @@ function report({ info, jobs, singleRuns, rssRuns, loops, failures, singleForeig
     one('single sandbox, CLI: nsbox run -- node -e 0 / plain spawn node -e 0', 'CLI nsbox run -- node -e 0', 'plain spawn node -e 0');
     one('single worker: nsbox fork / plain fork, to first IPC reply', 'nsbox fork worker (to first reply)', 'plain fork worker (to first reply)');
     one('single worker: nsbox destroy() / plain kill, teardown', 'nsbox fork worker (teardown)', 'plain fork worker (teardown)');
-    lines.push(`namespace cost of one sandbox = median(nsbox API spawn true) - median(plain spawn true) = ${msf(apiTrue - plainTrue)}`);
+    lines.push(`namespace cost of one sandbox = median(stage-0 chain true) - median(plain spawn true) = ${msf(chain - plainTrue)} (setpriv, unshare with every namespace, the sh init)`);
+    lines.push(`whole cost of nsbox spawn true = median(nsbox API spawn true) - median(plain spawn true) = ${msf(apiTrue - plainTrue)}`);
     lines.push(
-      `  of which: stage-0 chain (setpriv+unshare+sh) ${msf(chain - plainTrue)}, Node start ${msf(nodeStart - plainTrue)}, ` +
+      `  of which: stage-0 chain ${msf(chain - plainTrue)}, Node start for the setup stage ${msf(nodeStart - plainTrue)}, ` +
         `require(koffi) ${msf(koffi - nodeStart)}, nsbox inside modules ${msf(execEntry - koffi)}, ` +
         `rest (setup steps, control socket, host side) ${msf(apiTrue - chain - execEntry + plainTrue)}`,
     );
-    const rp = median(rssRuns.plain);
-    const rn = median(rssRuns.nsbox);
-    lines.push(`RSS of one idle Node worker tree: nsbox/plain = ${ratio(rn, rp)} (${(rn / 1e6).toFixed(1)} MB / ${(rp / 1e6).toFixed(1)} MB), +${((rn - rp) / 1e6).toFixed(1)} MB per sandbox`);
+    for (const kind of ['rss', 'pss', 'uss']) {
+      const p = median(memoryRuns.plain.map((m) => m[kind]));
+      const n = median(memoryRuns.nsbox.map((m) => m[kind]));
+      lines.push(`${kind.toUpperCase()} of one idle Node worker tree: nsbox/plain = ${ratio(n, p)} (${(n / 1e6).toFixed(1)} MB / ${(p / 1e6).toFixed(1)} MB), +${((n - p) / 1e6).toFixed(1)} MB per sandbox`);
+    }
   }
   if (failures > 0) lines.push(`WARNING: ${failures} run(s) failed; their times are left out (see bench/.work/logs)`);
 
   // Markdown.
   md.push(`# nsbox benchmark${opts.quick ? ' (quick smoke run: 1 round, not a measurement)' : ''}`, '');
-  md.push(`Run: \`${opts.quick ? 'node bench/run.mjs --quick' : 'npm run bench'}\`, ${info.date}, ${info.duration} in all (${info.waited} of it waiting for other processes on the machine to go quiet before a measurement).`, '');
+  md.push(`Run: \`${COMMAND}\`, ${info.date}, ${info.duration} in all (${info.waited} of it waiting for other processes on the machine to go quiet before a measurement).`, '');
   md.push('| machine | |', '| --- | --- |');
   md.push(`| nproc | ${info.nproc} |`, `| uname -r | ${info.kernel} |`, `| node | ${info.node} |`, `| CPU | ${info.cpu} |`);
   md.push(`| memory | ${info.memory} |`, `| util-linux | ${info.utilLinux} |`, `| uid | ${info.uid}${info.uid === 0 ? ' (root: no user namespace)' : ''} |`);
@@ -277,7 +288,7 @@ function report({ info, jobs, singleRuns, rssRuns, loops, failures, singleForeig
   md.push(`- Vitest ${info.vitest} (\`node e2e/vitest4/node_modules/vitest/vitest.mjs run --config ...\`), \`globals: true\`, ESM \`.js\` files; its own default maxWorkers (availableParallelism - 1, at least 1 = ${Math.max(os.availableParallelism() - 1, 1)} here) and \`isolate: true\` (a fresh worker per file). Variants: \`forks\`, \`threads\` (stock pools), \`nsbox\` (\`pool: nsbox()\`, default options${vitestVariants.includes(VITEST_NOPREWARM) ? ": the pool boots the next file's sandbox while a file runs" : ''}), \`loopback\` (\`nsbox({ network: 'loopback' })\`)${vitestVariants.includes(VITEST_NOPREWARM) ? ", \`noprewarm\` (\`nsbox({ prewarm: false })\`: the sandbox's own cost, nothing booted ahead)" : ''}.`);
   md.push(`- Jest ${info.jest} (\`node e2e/suite/node_modules/jest/bin/jest.js --config ...\`), \`.test.cjs\` files. \`default\`: stock defaults (maxWorkers = ${Math.max(os.availableParallelism() - 1, 1)} here, so Jest's in-band heuristic runs every file in the Jest process itself). \`fresh\`: stock with \`workerIdleMemoryLimit: 0\` (jest-worker restarts the worker process after every file, and a memory limit turns the in-band heuristic off). \`nsbox\`: \`preset: 'jest-environment-nsbox'\` (one sandbox per file, maxWorkers slots, the next sandbox booted while a file runs).`);
   md.push(`- Suites: trivial = one \`expect(1).toBe(1)\`; realistic = node imports, ${loops} loop iterations (~100 ms of CPU, calibrated at start), a file written, read and removed in os.tmpdir(), one \`execFileSync('true')\`.`);
-  md.push(`- Single sandbox: ${REPS} repetitions per round per variant, interleaved one by one, timed from this process (spawn to exit); medians over all repetitions.`, '');
+  md.push(`- Single sandbox: ${REPS} repetitions per round per variant, interleaved one by one, timed (spawn to exit) from a fresh Node process per round (bench/lib/single-round.mjs: a spawn costs more from a bigger process); medians over all repetitions.`, '');
 
   if (jobs.length > 0) {
     md.push('## Test runners', '');
@@ -304,7 +315,12 @@ function report({ info, jobs, singleRuns, rssRuns, loops, failures, singleForeig
     md.push('| variant | median | min | max | runs |', '| --- | ---: | ---: | ---: | ---: |');
     for (const [name, xs] of Object.entries(singleRuns)) md.push(`| ${name} | ${msf(median(xs))} | ${msf(Math.min(...xs))} | ${msf(Math.max(...xs))} | ${xs.length} |`);
     md.push('', `Other load during the single-sandbox rounds (cores): ${singleForeign.map((x) => x.toFixed(2)).join(', ')}.`);
-    md.push('', `RSS of one idle Node worker tree after one IPC round trip (median of ${rssRuns.plain.length}): plain fork ${(median(rssRuns.plain) / 1e6).toFixed(1)} MB, nsbox fork ${(median(rssRuns.nsbox) / 1e6).toFixed(1)} MB (setpriv/unshare, sh init, Node with koffi and the setup done).`, '');
+    const m = (which, kind) => `${(median(memoryRuns[which].map((x) => x[kind])) / 1e6).toFixed(1)} MB`;
+    md.push('', `Memory of one idle Node worker tree after one IPC round trip (medians of ${memoryRuns.plain.length}; nsbox: unshare, the sh init, and Node with koffi and the setup done):`, '');
+    md.push('| | plain fork | nsbox fork |', '| --- | ---: | ---: |');
+    md.push(`| RSS (what the runner tables count) | ${m('plain', 'rss')} | ${m('nsbox', 'rss')} |`);
+    md.push(`| PSS (shared pages split among the processes that map them) | ${m('plain', 'pss')} | ${m('nsbox', 'pss')} |`);
+    md.push(`| USS (private pages: what the machine gets back when it exits) | ${m('plain', 'uss')} | ${m('nsbox', 'uss')} |`, '');
   }
   md.push('## Comparisons', '', '```', ...lines, '```', '');
   fs.mkdirSync(RESULTS, { recursive: true });

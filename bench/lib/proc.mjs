@@ -73,6 +73,33 @@ export function treeRss(pid, { includeRoot = true } = {}) {
   return { bytes: total, processes: count };
 }
 
+/**
+ * Memory of `pid`'s descendants from /proc/PID/smaps_rollup, in bytes: rss (what the runners' peaks
+ * count), pss (shared pages divided among the processes that map them) and uss (pages no other process
+ * maps: what the machine gets back when the tree dies). RSS counts the Node binary's and the shared
+ * libraries' pages again in every process, so a tree of more processes looks bigger than it costs.
+ */
+export function treeMemory(pid) {
+  const total = { rss: 0, pss: 0, uss: 0, processes: 0 };
+  const queue = childrenOf(pid);
+  while (queue.length > 0) {
+    const next = queue.pop();
+    let text = '';
+    try {
+      text = fs.readFileSync(`/proc/${next}/smaps_rollup`, 'latin1');
+    } catch {
+      continue;
+    }
+    const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+    total.rss += kb('Rss');
+    total.pss += kb('Pss');
+    total.uss += kb('Private_Clean') + kb('Private_Dirty');
+    total.processes++;
+    for (const c of childrenOf(next)) queue.push(c);
+  }
+  return total;
+}
+
 /** Samples treeRss(pid) every `intervalMs` until stopped; returns the peak. */
 export function sampleTree(pid, { intervalMs = 20, includeRoot = true } = {}) {
   let peak = 0;
@@ -167,6 +194,7 @@ export function measureCommand(file, args, { cwd, env, log }) {
   return new Promise((resolve, reject) => {
     const fd = fs.openSync(log, 'a');
     fs.writeSync(fd, `\n$ ${[file, ...args].join(' ')}\n`);
+    ours.clear(); // only this run's processes matter, and the set must not grow the benchmark's heap
     const others = foreignLoad();
     const start = process.hrtime.bigint();
     // Its own process group, so that an interrupted benchmark can take the whole tree down.

@@ -4,7 +4,7 @@ import { spawn as spawnPlain, fork as forkPlain } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { treeRss } from './proc.mjs';
+import { treeMemory } from './proc.mjs';
 
 const hr = () => process.hrtime.bigint();
 const sinceMs = (t) => Number(hr() - t) / 1e6;
@@ -155,10 +155,10 @@ export async function runSingleRound(variants, reps) {
 }
 
 /**
- * RSS of one idle Node worker tree (after one IPC round trip): nsbox.fork (setpriv/unshare, sh init,
- * Node with the in-sandbox setup done) against child_process.fork. Returns bytes.
+ * Memory of one idle Node worker tree (after one IPC round trip): nsbox.fork (setpriv/unshare, sh init,
+ * Node with the in-sandbox setup done) against child_process.fork. Returns treeMemory()'s figures.
  */
-export async function workerRss(nsbox, worker, which) {
+export async function workerMemory(nsbox, worker, which) {
   const child = which === 'nsbox' ? nsbox.fork(worker, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] }) : forkPlain(worker, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   await new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -166,12 +166,12 @@ export async function workerRss(nsbox, worker, which) {
     child.send('ping');
   });
   await new Promise((r) => setTimeout(r, 100));
-  const { bytes, processes } = treeRss(process.pid, { includeRoot: false });
+  const memory = treeMemory(process.pid);
   if (which === 'nsbox') await child.destroy();
   else {
     const gone = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await gone;
   }
-  return { bytes, processes };
+  return memory;
 }
