@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { childrenOf } from './lib/proc.mjs';
 import { calibrateLoop, generateJestSuite } from './lib/suites.mjs';
+import { cpuByKind, KINDS, profilesIn } from './lib/cpu-profile.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
@@ -50,6 +51,19 @@ exports.flush = (phase) => {
   if (out) fs.appendFileSync(out, JSON.stringify({ phase, host: os.hostname(), marks: g.__nsboxProfile }) + "\\n");
 };
 `;
+
+const CPU_PROFILE_START = `if (process.env.NSBOX_PROFILE_CPU) {
+  const { Session } = require("node:inspector");
+  const session = new Session();
+  session.connect();
+  session.post("Profiler.enable");
+  session.post("Profiler.setSamplingInterval", { interval: 250 });
+  session.post("Profiler.start");
+  globalThis.__nsboxCpuStop = () => new Promise((resolve) => session.post("Profiler.stop", (error, result) => {
+    if (!error) require("node:fs").writeFileSync(require("node:path").join(process.env.NSBOX_PROFILE_CPU, process.pid + "-" + Date.now() + ".cpuprofile"), JSON.stringify(result.profile));
+    resolve();
+  }));
+}`;
 
 const skipped = [];
 
@@ -123,6 +137,9 @@ function makeCopies() {
     ['setup', /(await testWorker\.setup\([^\n]*;)(\s*const result)/, `$1 ${J}.mark("jest child: testWorker.setup() done");$2`, true],
     ['worker', /(const result = await testWorker\.worker\([^\n]*;)/, `$1 ${J}.mark("jest child: test file run (testWorker.worker())");`],
     ['reply', /(await reply\(\{ type: 'result', result \}\);)/, `$1 ${J}.mark("jest child: result sent"); ${J}.flush("done");`],
+    // With NSBOX_PROFILE_CPU=DIR, a V8 CPU profile of the child from its first line to its result.
+    ['cpu profile start', /^"use strict";\n/, `"use strict";\n${CPU_PROFILE_START}\n`],
+    ['cpu profile stop', /(await reply\(\{ type: 'result', result \}\);)/, 'await globalThis.__nsboxCpuStop?.(); $1'],
   ]);
 }
 
@@ -287,7 +304,37 @@ async function jestTimeline() {
     run(suite.configs[variant]);
     stock[variant] = run(suite.configs[variant]);
   }
-  return { wall, files: files.length, count: 20, segments: segments(files), stock, loops };
+  return { wall, files: files.length, count: 20, segments: segments(files), stock, loops, cpu: jestCpu(work, suite, config, env, loops) };
+}
+
+/**
+ * CPU per file by kind of work: each sandboxed child's profile (one file each), against stock Jest's
+ * in-band process, where a file's share is the difference between a 40-file and a 20-file run (so
+ * Jest's own start-up, paid once per run, drops out).
+ */
+function jestCpu(work, suite, config, env, loops) {
+  const dir = (name) => {
+    const d = path.join(work, name);
+    fs.rmSync(d, { recursive: true, force: true });
+    fs.mkdirSync(d, { recursive: true });
+    return d;
+  };
+  const sandboxed = dir('cpu-nsbox');
+  execFileSync(process.execPath, [JEST, '--config', config], { cwd: suite.dir, env: { ...env, NSBOX_PROFILE_CPU: sandboxed }, stdio: 'ignore' });
+  const children = profilesIn(sandboxed);
+  const nsbox = cpuByKind(children);
+  const stockRun = (s, name) => {
+    const d = dir(name);
+    execFileSync(process.execPath, [`--cpu-prof`, `--cpu-prof-dir=${d}`, JEST, '--config', s.configs.default], { cwd: s.dir, env, stdio: 'ignore' });
+    return cpuByKind(profilesIn(d));
+  };
+  const big = generateJestSuite(work, 40, 'realistic', loops);
+  stockRun(suite, 'cpu-stock-20'); // warms the transform cache of the 20-file suite
+  const at20 = stockRun(suite, 'cpu-stock-20');
+  stockRun(big, 'cpu-stock-40');
+  const at40 = stockRun(big, 'cpu-stock-40');
+  const rows = KINDS.map((kind) => [kind, nsbox[kind] / children.length, (at40[kind] - at20[kind]) / 20]);
+  return { rows, files: children.length };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -363,6 +410,16 @@ async function main() {
   for (const [label, ms] of jest.segments.rows) md.push(`| ${label} | ${f1(ms)} |`);
   md.push('');
   md.push('Until "run request received" the sandbox boots (and prepares) while the previous file runs; from there on, the file runs in a fresh process, where Jest builds its runtime, environment and test framework again for every file.');
+  md.push('', `### CPU per file, by kind of work (ms; V8 CPU profiles sampled every 0.25 ms)`, '');
+  md.push(`nsbox: the profile of each file's sandboxed Jest child, from its first line to its result (${jest.cpu.files} files), averaged; it includes what the child does ahead of the file (loading Jest's modules), which runs on the other core while the previous file runs. Stock: Jest's in-band process, (CPU of a 40-file run - CPU of a 20-file run) / 20.`, '');
+  md.push('| kind | nsbox child | stock Jest, in band | difference |', '| --- | ---: | ---: | ---: |');
+  const total = [0, 0];
+  for (const [kind, a, b] of jest.cpu.rows) {
+    total[0] += a;
+    total[1] += b;
+    md.push(`| ${kind} | ${f1(a)} | ${f1(b)} | ${f1(a - b)} |`);
+  }
+  md.push(`| **total** | **${f1(total[0])}** | **${f1(total[1])}** | **${f1(total[0] - total[1])}** |`);
   if (skipped.length > 0) md.push('', `Marks not placed (the built code has no such step): ${skipped.join('; ')}.`);
 
   fs.mkdirSync(path.join(BENCH, 'results'), { recursive: true });
