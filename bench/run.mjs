@@ -17,7 +17,8 @@
 // Options: --full, --quick (1 round, 5 reps of the single-sandbox runs; writes bench/results/quick.md),
 // --rounds N, --reps N (single-sandbox repetitions per round), --only vitest,jest,single, --keep (keep
 // the generated suites in bench/.work), --no-wait (do not wait, before each measurement, for other
-// processes on the machine to go quiet; by default it waits up to 2 min).
+// processes on the machine to go quiet; by default it waits up to 2 min), and for smoke tests of the
+// benchmark itself --files N (suites of N files), --work DIR (instead of bench/.work), --out FILE.
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,33 +31,56 @@ import { linkSnapshotInto, snapshotPackages } from './lib/snapshot.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
-const WORK = path.join(BENCH, '.work');
-const LOGS = path.join(WORK, 'logs');
 const RESULTS = path.join(BENCH, 'results');
 const VITEST = path.join(ROOT, 'e2e/vitest4/node_modules/vitest/vitest.mjs');
 const JEST = path.join(ROOT, 'e2e/suite/node_modules/jest/bin/jest.js');
 const WORKER = path.join(BENCH, 'fixtures/idle-worker.cjs');
 
-const { values: opts } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    full: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    reps: { type: 'string' },
-    only: { type: 'string' },
-    keep: { type: 'boolean', default: false },
-    'no-wait': { type: 'boolean', default: false },
-  },
-});
-const ROUNDS = Number(opts.rounds ?? (opts.quick ? 1 : 5));
-const REPS = Number(opts.reps ?? (opts.quick ? 5 : 30));
+function usage(message) {
+  console.error(`bench: ${message}\nusage: node bench/run.mjs [--full | --quick] [--rounds N] [--reps N] [--only vitest,jest,single] [--files N] [--work DIR] [--out FILE] [--keep] [--no-wait]`);
+  process.exit(2);
+}
+
+let opts;
+try {
+  ({ values: opts } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      reps: { type: 'string' },
+      only: { type: 'string' },
+      // For smoke tests of the benchmark itself: suites of N files, another work directory and output.
+      files: { type: 'string' },
+      work: { type: 'string' },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'no-wait': { type: 'boolean', default: false },
+    },
+  }));
+} catch (error) {
+  usage(error.message);
+}
+const count = (option, fallback) => {
+  const value = opts[option] ?? fallback;
+  if (!/^[1-9]\d*$/.test(String(value))) usage(`--${option} ${value}: expected a whole number >= 1`);
+  return Number(value);
+};
+const ROUNDS = count('rounds', opts.quick ? 1 : 5);
+const REPS = count('reps', opts.quick ? 5 : 30);
 const ONLY = new Set((opts.only ?? 'vitest,jest,single').split(','));
-const SUITES = opts.full
-  ? [[50, 'trivial'], [50, 'realistic'], [200, 'trivial'], [200, 'realistic']]
-  : [[50, 'trivial'], [50, 'realistic']];
-const OUT = path.join(RESULTS, opts.quick ? 'quick.md' : opts.full ? 'full.md' : 'latest.md');
+for (const part of ONLY) if (!['vitest', 'jest', 'single'].includes(part)) usage(`--only ${opts.only}: '${part}' is not one of vitest, jest, single`);
+if (opts.full && opts.quick) usage('--full and --quick exclude each other');
+const SIZES = opts.files ? [count('files')] : opts.full ? [50, 200] : [50];
+const SUITES = SIZES.flatMap((n) => [[n, 'trivial'], [n, 'realistic']]);
+// Sandboxes see a private /tmp, so the suites must live elsewhere.
+const WORK = opts.work ? path.resolve(opts.work) : path.join(BENCH, '.work');
+if (WORK === '/tmp' || WORK.startsWith('/tmp/') || WORK === os.tmpdir() || WORK.startsWith(`${os.tmpdir()}/`)) {
+  usage(`--work ${opts.work}: a sandbox has a private /tmp and would not see the suites; choose a directory outside ${os.tmpdir()}`);
+}
+const LOGS = path.join(WORK, 'logs');
+const OUT = opts.out ? path.resolve(opts.out) : path.join(RESULTS, opts.quick ? 'quick.md' : opts.full ? 'full.md' : 'latest.md');
 const COMMAND = opts.quick ? 'node bench/run.mjs --quick' : opts.full ? 'npm run bench -- --full' : 'npm run bench';
-if (!(ROUNDS >= 1) || !(REPS >= 1)) throw new Error('--rounds and --reps take a number >= 1');
 
 // ---------------------------------------------------------------------------------------------------
 const median = (xs) => {
@@ -323,7 +347,7 @@ function report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleFor
     md.push(`| USS (private pages: what the machine gets back when it exits) | ${m('plain', 'uss')} | ${m('nsbox', 'uss')} |`, '');
   }
   md.push('## Comparisons', '', '```', ...lines, '```', '');
-  fs.mkdirSync(RESULTS, { recursive: true });
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, md.join('\n'));
   log(`bench: wrote ${path.relative(ROOT, OUT)} (${info.duration})`);
   console.log(lines.join('\n'));
