@@ -6,7 +6,10 @@ import type { ChildMessage, ParentMessage } from './protocol.js';
 
 const [jestRunnerEntry, compileCache] = process.argv.slice(2);
 // Node 22+ can keep V8's compiled code of Jest's modules on disk, shared by every sandbox of the project.
-(require('node:module') as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache?.(compileCache);
+const nodeModule = require('node:module') as { enableCompileCache?: (dir: string) => unknown; flushCompileCache?: () => void };
+nodeModule.enableCompileCache?.(compileCache);
+/** Node writes the cache at exit, which a sandbox killed as soon as its file is done never reaches. */
+const flushCompileCache = () => nodeModule.flushCompileCache?.();
 const testWorker = require(path.join(path.dirname(jestRunnerEntry), 'testWorker.js')) as {
   setup(data: { serializableResolvers: unknown[] }): Promise<void> | void;
   worker(request: { config: unknown; globalConfig: unknown; path: string; context: unknown }): Promise<unknown>;
@@ -44,6 +47,7 @@ process.on('message', async (message: ParentMessage) => {
   try {
     await prepared;
     const result = await testWorker.worker({ config: message.config, globalConfig: message.globalConfig, path: message.path, context: message.context });
+    flushCompileCache();
     await reply({ type: 'result', result });
   } catch (error) {
     const e = error as Error;
