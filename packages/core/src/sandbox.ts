@@ -87,6 +87,20 @@ function normalizeStdio(stdio: StdioOptions | undefined, fallback: (IOType | 'ip
   return [...entries, 'pipe'] as StdioOptions;
 }
 
+/**
+ * What a forked module needs to see to load its dependencies when it lies under a private tmpfs: the
+ * install tree it is in (its outermost node_modules), or else its package (the nearest directory with
+ * a package.json, nested node_modules included). A tmpfs mount point itself is never re-exposed.
+ */
+function moduleScope(file: string): string {
+  const real = realpathOrNull(file) ?? file;
+  if (real.split(path.sep).includes('node_modules')) return nodeModulesOf(real);
+  for (let dir = path.dirname(real); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  return path.dirname(real);
+}
+
 function realpathOrNull(p: string): string | null {
   try {
     return fs.realpathSync(p);
@@ -260,7 +274,7 @@ export function fork(modulePath: string, args: readonly string[] = [], options: 
     command: [execPath, ...(options.execArgv ?? process.execArgv), '--require', PRELOAD, absolute, ...args],
     stdio,
     serialization: options.serialization,
-    expose: [path.dirname(absolute)],
+    expose: [path.dirname(absolute), moduleScope(absolute)],
   }));
 }
 

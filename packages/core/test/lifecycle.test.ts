@@ -1,6 +1,8 @@
 // How a sandbox starts, signals, ends and cleans up after itself.
 import { describe, expect, test } from 'vitest';
 import { spawn as spawnProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fork, spawn } from '../dist/index.js';
@@ -113,5 +115,33 @@ describe('fork()', () => {
     const visible = CORE.startsWith('/tmp/') ? [CORE.split('/')[2]] : [];
     expect(report.tmp).toEqual(visible);
     expect((await child.exited).code).toBe(0);
+  });
+
+  // A module under the private /tmp, outside the working directory, still loads its dependencies:
+  // from its own package's node_modules, and as an installed package from its install tree.
+  test.each([
+    ['its package', 'pkg/lib/worker.cjs', 'pkg/node_modules/dep/index.js', ['pkg/package.json']],
+    ['its install tree', 'proj/node_modules/tool/worker.cjs', 'proj/node_modules/dep/index.js', ['proj/node_modules/tool/package.json']],
+  ])('a forked module under /tmp sees %s', async (_what, worker, dep, packageFiles) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-module-'));
+    try {
+      const write = (file: string, text: string) => {
+        fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+        fs.writeFileSync(path.join(root, file), text);
+      };
+      for (const file of packageFiles) write(file, '{}');
+      write(dep, "module.exports = 'dep loaded';\n");
+      write(worker, "process.send(require('dep'), () => process.exit(0));\n");
+      const child = fork(path.join(root, worker), [], { cwd: '/', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk) => (stderr += chunk));
+      const message = new Promise((resolve) => child.once('message', resolve));
+      const { code } = await child.exited;
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(await message).toBe('dep loaded');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

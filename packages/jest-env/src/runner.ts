@@ -14,9 +14,6 @@ type Nsbox = typeof import('nsbox');
 type Listener = (args: any) => unknown;
 
 const CHILD = path.join(__dirname, 'child.js');
-// The sandboxed child loads this package's environment and its dependencies (jest-environment-node):
-// they must stay visible when the package lies under the sandbox's private /tmp.
-const PACKAGE_ROOT = path.dirname(__dirname);
 
 /** The jest-runner that the running Jest itself uses, so the sandbox runs the same copy. */
 function jestRunnerEntry(rootDir: string): string {
@@ -101,7 +98,7 @@ export default class NsboxTestRunner {
       fs.mkdirSync(cache, { recursive: true });
       const sandbox = nsbox.fork(CHILD, [entry, path.join(cache, 'nsbox-compile-cache')], {
         ...optionsOf(config),
-        expose: [...(optionsOf(config).expose ?? []), config.rootDir, cache, path.dirname(entry), path.dirname(resolverFiles.get(config.id)!), PACKAGE_ROOT],
+        expose: [...(optionsOf(config).expose ?? []), config.rootDir, cache, path.dirname(entry), path.dirname(resolverFiles.get(config.id)!)],
         cwd: config.rootDir,
         env: { ...process.env, JEST_WORKER_ID: String(slot) },
         execArgv: [],
