@@ -59,18 +59,22 @@ function rssOf(pid) {
   }
 }
 
-/** Sum of RSS (bytes) over `pid` and every descendant; `pid` itself can be left out. */
-export function treeRss(pid, { includeRoot = true } = {}) {
-  let total = includeRoot ? rssOf(pid) : 0;
-  let count = includeRoot ? 1 : 0;
+/** Every descendant of `pid` (children first found through /proc, then theirs). */
+export function descendantsOf(pid) {
+  const found = [];
   const queue = childrenOf(pid);
   while (queue.length > 0) {
     const next = queue.pop();
-    total += rssOf(next);
-    count++;
+    found.push(next);
     for (const c of childrenOf(next)) queue.push(c);
   }
-  return { bytes: total, processes: count };
+  return found;
+}
+
+/** Sum of RSS (bytes) over `pid` and every descendant; `pid` itself can be left out. */
+export function treeRss(pid, { includeRoot = true } = {}) {
+  const pids = includeRoot ? [pid, ...descendantsOf(pid)] : descendantsOf(pid);
+  return { bytes: pids.reduce((sum, p) => sum + rssOf(p), 0), processes: pids.length };
 }
 
 /**
@@ -81,21 +85,18 @@ export function treeRss(pid, { includeRoot = true } = {}) {
  */
 export function treeMemory(pid) {
   const total = { rss: 0, pss: 0, uss: 0, processes: 0 };
-  const queue = childrenOf(pid);
-  while (queue.length > 0) {
-    const next = queue.pop();
-    let text = '';
+  for (const next of descendantsOf(pid)) {
+    let text;
     try {
       text = fs.readFileSync(`/proc/${next}/smaps_rollup`, 'latin1');
     } catch {
-      continue;
+      continue; // gone meanwhile
     }
     const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
     total.rss += kb('Rss');
     total.pss += kb('Pss');
     total.uss += kb('Private_Clean') + kb('Private_Dirty');
     total.processes++;
-    for (const c of childrenOf(next)) queue.push(c);
   }
   return total;
 }
@@ -144,12 +145,7 @@ const PF_KTHREAD = 0x200000;
 export function foreignLoad({ intervalMs = 100 } = {}) {
   const seen = new Map(); // "pid:starttime" -> cpu ticks at the first sighting
   let used = 0;
-  const mine = () => {
-    const set = new Set([process.pid]);
-    const queue = [process.pid];
-    while (queue.length > 0) for (const c of childrenOf(queue.pop())) (set.add(c), queue.push(c));
-    return set;
-  };
+  const mine = () => new Set([process.pid, ...descendantsOf(process.pid)]);
   let first = true;
   const scan = () => {
     const own = mine();
