@@ -130,16 +130,16 @@ function makeCopies() {
   const J = `require(${JSON.stringify(path.join(inside, 'marks.cjs'))})`;
   patch(path.join(JEST_ENV, 'build/child.js'), [
     ['entry', /^"use strict";\n/, `"use strict";\n${J}.mark("jest child: module running");\n`],
-    ['testWorker', /(const testWorker = require\([^\n]*;)/, `$1 ${J}.mark("jest child: testWorker.js required"); ${J}.flush("boot");`],
-    ['prepare request', /(if \(message\?\.type === 'prepare'\) \{)/, `$1 ${J}.mark("jest child: prepare request received");`, true],
-    ['prepare done', /(prepared = prepare\(message\.resolverFile, message\.preload\))/, `$1.then(() => ${J}.mark("jest child: prepared (resolver, Jest modules)"))`, true],
-    ['request', /(if \(message\?\.type !== 'run'\)\s*return;)/, `$1 ${J}.mark("jest child: run request received");`],
-    ['setup', /(await testWorker\.setup\([^\n]*;)(\s*const result)/, `$1 ${J}.mark("jest child: testWorker.setup() done");$2`, true],
+    ['prepare request', /(function setup\(data\) \{)/, `$1 ${J}.mark("jest child: prepare request received");`],
+    ['testWorker', /(testWorker = require\([^\n]*;)/, `$1 ${J}.mark("jest child: testWorker.js required"); ${J}.flush("boot");`],
+    ['setup', /(await testWorker\.setup\([^\n]*;)/, `$1 ${J}.mark("jest child: testWorker.setup() done");`, true],
+    ['prepare done', /(prepared = prepare\(data\))/, `$1.then(() => ${J}.mark("jest child: prepared (resolver, Jest modules)"))`, true],
+    ['request', /(async function worker\(request\) \{)/, `$1 ${J}.mark("jest child: run request received");`],
     ['worker', /(const result = await testWorker\.worker\([^\n]*;)/, `$1 ${J}.mark("jest child: test file run (testWorker.worker())");`],
-    ['reply', /(await reply\(\{ type: 'result', result \}\);)/, `$1 ${J}.mark("jest child: result sent"); ${J}.flush("done");`],
+    ['reply', /(\n\s*)(return result;\n\})/, `$1${J}.mark("jest child: result sent"); ${J}.flush("done");$1$2`],
     // With NSBOX_PROFILE_CPU=DIR, a V8 CPU profile of the child from its first line to its result.
     ['cpu profile start', /^"use strict";\n/, `"use strict";\n${CPU_PROFILE_START}\n`],
-    ['cpu profile stop', /(await reply\(\{ type: 'result', result \}\);)/, 'await globalThis.__nsboxCpuStop?.(); $1'],
+    ['cpu profile stop', /(\n\s*)(return result;\n\})/, '$1await globalThis.__nsboxCpuStop?.();$1$2'],
   ]);
 }
 

@@ -22,3 +22,18 @@ export function suiteConfig(nsbox) {
     },
   };
 }
+
+/** The fidelity corpus (e2e/fidelity/vitest): NSBOX_E2E_POOL=forks runs it under the stock forks pool. */
+export function fidelityConfig(nsbox) {
+  return {
+    test: {
+      root: path.resolve(import.meta.dirname, 'fidelity'),
+      include: ['vitest/**/*.test.ts'],
+      globals: true,
+      pool: process.env.NSBOX_E2E_POOL === 'forks' ? 'forks' : nsbox(),
+      execArgv: ['--expose-gc', '--max-old-space-size=300'],
+      maxWorkers: 2,
+      env: { NSBOX_E2E_RESULTS: process.env.NSBOX_E2E_RESULTS },
+    },
+  };
+}

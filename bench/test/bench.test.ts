@@ -38,7 +38,7 @@ describe('bench/run.mjs', () => {
     }
     expect(r.stdout).toMatch(new RegExp(`^single sandbox, API: nsbox spawn true / plain spawn true = ${ratio}`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^single sandbox, CLI: nsbox run -- node -e 0 / plain spawn node -e 0 = ${ratio}`, 'm'));
-    expect(r.stdout).toMatch(/^namespace cost of one sandbox = .* = \d+\.\d ms/m);
+    expect(r.stdout).toMatch(/^namespace cost of one sandbox = .* = -?\d+\.\d ms/m);
     for (const kind of ['RSS', 'PSS', 'USS']) expect(r.stdout).toMatch(new RegExp(`^${kind} of one idle Node worker tree: nsbox/plain = \\d+\\.\\d\\d`, 'm'));
     const md = fs.readFileSync(out, 'utf8');
     const rows = md.split('\n').filter((line) => /^\| (vitest|jest) \| 2 \|/.test(line));

@@ -172,6 +172,7 @@ export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel 
       expose,
       dropCapabilities: !realRoot && identity === 'caller',
       dropCapability: readOnly && (realRoot || identity === 'root') ? [CAP_SYS_ADMIN] : [],
+      restoreEnv: {},
       parentNamespaces: namespaceIds(),
     },
   };

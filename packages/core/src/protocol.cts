@@ -4,12 +4,18 @@
 export const CONFIG_ENV = 'NSBOX_SANDBOX';
 
 /**
- * The control socket's fd in every stage. The in-sandbox setup writes `ready`/`error` on it and closes it;
- * the init (PID 1) writes `exit <status>` when the command ends and waits for the host's ack, which gives
- * the host time to list the processes still running before the kernel kills them.
- * A single digit because POSIX sh redirections only take fds 0 to 9.
+ * The init's control socket: the init (PID 1) writes `exit <status>` when the command ends and waits for
+ * the host's ack, which gives the host time to list the processes still running before the kernel kills
+ * them. A single digit because POSIX sh redirections only take fds 0 to 9; the command never sees it.
  */
 export const CONTROL_FD = 9;
+
+/**
+ * The setup's socket: the in-sandbox setup writes `ready`/`error` on it and closes it. It sits above
+ * every fd Node opens while it starts, so that, once closed, the command's fds are numbered exactly as
+ * in a process started without nsbox (an open fd 9 would shift each of Node's own fds by one).
+ */
+export const SETUP_FD = 100;
 
 /** The init keeps the command's stdin and stderr here while its own are not theirs; user stdio may use fds 0 to 6. */
 export const SAVED_STDIN_FD = 7;
@@ -36,6 +42,12 @@ export interface SandboxConfig {
   dropCapabilities: boolean;
   /** Capabilities to drop although the rest stay: CAP_SYS_ADMIN for root with a read-only host, so no remount undoes it. */
   dropCapability: number[];
+  /**
+   * Variables that the way into the sandbox changes, with the values the caller gave the command
+   * (null: unset), put back before user code runs: PWD, which the init's shell rewrites, and
+   * NODE_OPTIONS, which carries the setup preload into a Node command.
+   */
+  restoreEnv: Record<string, string | null>;
   /** The namespaces of the process that asked for the sandbox: the setup refuses to run in any of them. */
   parentNamespaces: Record<string, string>;
 }

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { OptionError, SetupError, StartError } from './errors.cjs';
-import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, parseControlLine } from './protocol.cjs';
+import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, SETUP_FD, parseControlLine, type ControlMessage } from './protocol.cjs';
 import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } from './options.js';
 import { stage0 } from './stage0.js';
 import { sandboxProcesses, commandOf, type Leftover } from './leftovers.js';
@@ -39,6 +39,11 @@ export interface ForkOptions extends SpawnOptions {
   serialization?: 'json' | 'advanced';
   /** As child_process.fork's: pipe stdout and stderr instead of inheriting them. */
   silent?: boolean;
+  /**
+   * Other modules the forked module will load (a worker entry that loads a plugin, say): each stays
+   * visible with its package or install tree, as the forked module itself does.
+   */
+  loads?: string[];
 }
 
 export interface SandboxExit {
@@ -83,7 +88,7 @@ function normalizeStdio(stdio: StdioOptions | undefined, fallback: (IOType | 'ip
   if (entries.length > MAX_STDIO) {
     throw new OptionError("option 'stdio'", `${entries.length} entries`, `at most ${MAX_STDIO} entries: fds ${SAVED_STDIN_FD} to ${CONTROL_FD} belong to the sandbox's init`);
   }
-  while (entries.length < CONTROL_FD) entries.push('ignore');
+  while (entries.length < SETUP_FD) entries.push(entries.length === CONTROL_FD ? 'pipe' : 'ignore');
   return [...entries, 'pipe'] as StdioOptions;
 }
 
@@ -119,29 +124,58 @@ interface LaunchSpec {
   command: string[];
   stdio: StdioOptions;
   serialization?: 'json' | 'advanced';
+  /** A Node command: the setup goes in as a preload, one Node start instead of two. */
+  preload: boolean;
+}
+
+/**
+ * The preload goes through NODE_OPTIONS, not the command line: the command's argv, execArgv and
+ * /proc/PID/cmdline are then exactly what they would be without nsbox, and the setup restores
+ * NODE_OPTIONS before user code runs, so nothing the test starts loads nsbox.
+ */
+function withPreload(nodeOptions: string | undefined): string {
+  return `${nodeOptions ? `${nodeOptions} ` : ''}--require ${JSON.stringify(PRELOAD)}`;
 }
 
 function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: string) => LaunchSpec & { expose: string[] }): SandboxProcess {
-  const { cwd, env, stdio: _stdio, execPath: _execPath, execArgv: _execArgv, serialization: _serialization, silent: _silent, ...sandboxOptions } =
+  const { cwd, env, stdio: _stdio, execPath: _execPath, execArgv: _execArgv, serialization: _serialization, silent: _silent, loads: _loads, ...sandboxOptions } =
     options as ForkOptions;
   const resolved = resolveOptions(sandboxOptions, label);
   const workdir = path.resolve(cwd ?? process.cwd());
   const execPath = (options as ForkOptions).execPath ?? process.execPath;
   const spec = build(execPath);
   resolved.config.expose = [...resolved.config.expose, ...autoExpose(workdir, execPath, spec.expose)];
+  const commandEnv = env ?? process.env;
+  resolved.config.restoreEnv = { PWD: commandEnv.PWD ?? null, ...(spec.preload ? { NODE_OPTIONS: commandEnv.NODE_OPTIONS ?? null } : {}) };
   const { file, args } = stage0(resolved.config, resolved.identity, spec.command);
+  const preload = spec.preload ? { NODE_OPTIONS: withPreload(commandEnv.NODE_OPTIONS) } : {};
 
   const child = spawnProcess(file, args, {
     cwd: workdir,
-    env: { ...(env ?? process.env), [CONFIG_ENV]: JSON.stringify(resolved.config) },
+    env: { ...commandEnv, ...preload, [CONFIG_ENV]: JSON.stringify(resolved.config) },
     stdio: spec.stdio,
     serialization: spec.serialization,
   }) as SandboxProcess;
   return supervise(child, resolved.config.hostname, resolved.timeout);
 }
 
+function readLines(socket: Socket, onMessage: (message: ControlMessage | undefined) => void): void {
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.on('error', () => {});
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      onMessage(parseControlLine(buffered.slice(0, newline)));
+      buffered = buffered.slice(newline + 1);
+    }
+  });
+}
+
 function supervise(child: SandboxProcess, hostname: string, timeout: number | undefined): SandboxProcess {
-  const control = (child.stdio as unknown as Socket[])[CONTROL_FD];
+  const sockets = child.stdio as unknown as Socket[];
+  const control = sockets[CONTROL_FD];
   let leftovers: Leftover[] = [];
   let timedOut = false;
   let settleReady!: (error?: Error) => void;
@@ -153,29 +187,22 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
   const stage0Kill = child.kill.bind(child);
   const mainPid = (): number | undefined => commandOf(child.pid ?? -1);
 
-  let buffered = '';
-  control.setEncoding('utf8');
-  control.on('error', () => {});
-  control.on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const message = parseControlLine(buffered.slice(0, newline));
-      buffered = buffered.slice(newline + 1);
-      if (message?.type === 'ready') settleReady();
-      else if (message?.type === 'error') {
-        const e = message.error;
-        const failure = new SetupError(e.step, e.call, e.errno, e.hint);
-        // A failure that is no kernel call (the guard refusing, say) reads better as its own message.
-        if (!e.call) failure.message = `sandbox setup failed: ${e.message}`;
-        settleReady(failure);
-      } else if (message?.type === 'exit') {
-        leftovers = sandboxProcesses(child.pid!);
-        if (leftovers.length > 0) child.emit('leftovers', leftovers);
-        control.write('\n');
-      }
+  const onMessage = (message: ControlMessage | undefined) => {
+    if (message?.type === 'ready') settleReady();
+    else if (message?.type === 'error') {
+      const e = message.error;
+      const failure = new SetupError(e.step, e.call, e.errno, e.hint);
+      // A failure that is no kernel call (the guard refusing, say) reads better as its own message.
+      if (!e.call) failure.message = `sandbox setup failed: ${e.message}`;
+      settleReady(failure);
+    } else if (message?.type === 'exit') {
+      leftovers = sandboxProcesses(child.pid!);
+      if (leftovers.length > 0) child.emit('leftovers', leftovers);
+      control.write('\n');
     }
-  });
+  };
+  readLines(sockets[SETUP_FD], onMessage);
+  readLines(control, onMessage);
 
   const timer =
     timeout === undefined
@@ -252,8 +279,9 @@ export function spawn(command: string, args: readonly string[] = [], options: Sp
   // A Node command takes the setup as a preload, like fork(): one Node start instead of two.
   const node = isNode(command);
   return launch(options, label, (execPath) => ({
-    command: node ? [command, '--require', PRELOAD, ...args] : [execPath, EXEC_ENTRY, '--', command, ...args],
+    command: node ? [command, ...args] : [execPath, EXEC_ENTRY, '--', command, ...args],
     stdio: normalizeStdio(options.stdio, ['pipe', 'pipe', 'pipe']),
+    preload: node,
     expose: node && path.isAbsolute(command) ? [path.dirname(command)] : [],
   }));
 }
@@ -271,10 +299,11 @@ export function fork(modulePath: string, args: readonly string[] = [], options: 
   if (!(stdio as unknown[]).includes('ipc')) throw new OptionError("option 'stdio'", options.stdio, "fork needs an 'ipc' entry");
   const absolute = path.resolve(options.cwd ?? process.cwd(), modulePath);
   return launch(options, label, (execPath) => ({
-    command: [execPath, ...(options.execArgv ?? process.execArgv), '--require', PRELOAD, absolute, ...args],
+    command: [execPath, ...(options.execArgv ?? process.execArgv), absolute, ...args],
     stdio,
+    preload: true,
     serialization: options.serialization,
-    expose: [path.dirname(absolute), moduleScope(absolute)],
+    expose: [path.dirname(absolute), moduleScope(absolute), ...(options.loads ?? []).flatMap((file) => [path.dirname(file), moduleScope(file)])],
   }));
 }
 

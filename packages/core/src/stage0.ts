@@ -15,8 +15,10 @@ import { CONTROL_FD, SAVED_STDERR_FD, SAVED_STDIN_FD, type Identity, type Sandbo
  * shared directory (write-file-atomic, which Jest's transform cache uses) then collides across
  * sandboxes. So the init, still seeing the host's /proc, sets the next PID of its namespace to its own
  * host PID, which no other live sandbox's init has: the command gets a PID unique on the machine.
+ * A subshell reads it (its parent's host pid): a variable that `read` sets in the init itself would be
+ * exported to the command if the caller's environment had it (`_` often is).
  */
-const UNIQUE_PID = `{ read -r hostpid _ </proc/self/stat && echo $((hostpid - 1)) >/proc/sys/kernel/ns_last_pid; } 2>/dev/null; `;
+const UNIQUE_PID = `(read -r _ _ _ initpid _ </proc/self/stat && echo $((initpid - 1)) >/proc/sys/kernel/ns_last_pid) 2>/dev/null; `;
 
 /**
  * The init runs the command as a background job so that its own stderr can stay silenced while it
@@ -28,7 +30,7 @@ const UNIQUE_PID = `{ read -r hostpid _ </proc/self/stat && echo $((hostpid - 1)
 const INIT =
   UNIQUE_PID +
   `exec ${SAVED_STDIN_FD}<&0 ${SAVED_STDERR_FD}>&2 2>/dev/null; ` +
-  `"$@" 0<&${SAVED_STDIN_FD} 2>&${SAVED_STDERR_FD} ${SAVED_STDIN_FD}<&- ${SAVED_STDERR_FD}>&- & wait $!; s=$?; ` +
+  `"$@" 0<&${SAVED_STDIN_FD} 2>&${SAVED_STDERR_FD} ${SAVED_STDIN_FD}<&- ${SAVED_STDERR_FD}>&- ${CONTROL_FD}>&- & wait $!; s=$?; ` +
   `printf 'exit %s\\n' "$s" >&${CONTROL_FD}; read -r _ <&${CONTROL_FD}; exit "$s"`;
 
 export const MIN_UTIL_LINUX = [2, 38] as const;

@@ -1,32 +1,35 @@
-// Runs inside the sandbox: one test file through Jest's own test worker (the user's jest-runner copy),
-// so transforms, environments, snapshots, coverage and console capture are Jest's.
+// The module that jest-worker's own child entry (processChild.js) loads in the sandbox, in place of
+// jest-runner's testWorker: the process is then shaped exactly as a stock Jest worker (argv, execArgv,
+// main module, message protocol). It wraps testWorker with what a sandbox per file needs: everything
+// loaded ahead while the previous file still runs, and nothing the file wrote lost when its sandbox is
+// killed right after the result.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChildMessage, ParentMessage } from './protocol.js';
+import type { SetupData } from './protocol.js';
 
-const [jestRunnerEntry, compileCache] = process.argv.slice(2);
-// Node 22+ can keep V8's compiled code of Jest's modules on disk, shared by every sandbox of the project.
-const nodeModule = require('node:module') as { enableCompileCache?: (dir: string) => unknown; flushCompileCache?: () => void };
-nodeModule.enableCompileCache?.(compileCache);
-/** Node writes the cache at exit, which a sandbox killed as soon as its file is done never reaches. */
-const flushCompileCache = () => nodeModule.flushCompileCache?.();
-const testWorker = require(path.join(path.dirname(jestRunnerEntry), 'testWorker.js')) as {
+const SANDBOX_MARK = Symbol.for('nsbox.sandbox');
+
+interface TestWorker {
   setup(data: { serializableResolvers: unknown[] }): Promise<void> | void;
-  worker(request: { config: unknown; globalConfig: unknown; path: string; context: unknown }): Promise<unknown>;
-};
-
-function reply(message: ChildMessage): Promise<void> {
-  return new Promise((resolve) => process.send!(message, () => resolve()));
+  worker(request: unknown): Promise<unknown>;
 }
+
+let testWorker: TestWorker | undefined;
+let prepared: Promise<void> | undefined;
+type NodeModule = { enableCompileCache?: (dir: string) => unknown; flushCompileCache?: () => void };
 
 /**
  * Everything a file's run needs before the file is known, done while the previous file still runs:
  * the project's resolver, and Jest's modules (which the test worker would load lazily, on the
  * critical path). This, not the sandbox, is most of a fresh Jest process's start-up.
  */
-async function prepare(resolverFile: string, preload: string[]): Promise<void> {
-  await testWorker.setup({ serializableResolvers: [JSON.parse(fs.readFileSync(resolverFile, 'utf8'))] });
-  for (const module of preload) {
+async function prepare(data: SetupData): Promise<void> {
+  // Node 22+ keeps V8's compiled code of Jest's modules on disk, shared by every sandbox of the project.
+  (require('node:module') as NodeModule).enableCompileCache?.(data.compileCache);
+  if (data.unsandboxed) Object.defineProperty(process, SANDBOX_MARK, { value: Object.freeze({ unsandboxed: true }) });
+  testWorker = require(path.join(path.dirname(data.jestRunner), 'testWorker.js')) as TestWorker;
+  await testWorker.setup({ serializableResolvers: [JSON.parse(fs.readFileSync(data.resolverFile, 'utf8'))] });
+  for (const module of data.preload) {
     try {
       require(module);
     } catch {
@@ -35,23 +38,21 @@ async function prepare(resolverFile: string, preload: string[]): Promise<void> {
   }
 }
 
-let prepared: Promise<void> | undefined;
+/** Resolves once everything written to the stream so far has left this process. */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())));
+}
 
-process.on('message', async (message: ParentMessage) => {
-  if (message?.type === 'prepare') {
-    prepared = prepare(message.resolverFile, message.preload);
-    prepared.catch(() => {});
-    return;
-  }
-  if (message?.type !== 'run') return;
-  try {
-    await prepared;
-    const result = await testWorker.worker({ config: message.config, globalConfig: message.globalConfig, path: message.path, context: message.context });
-    flushCompileCache();
-    await reply({ type: 'result', result });
-  } catch (error) {
-    const e = error as Error;
-    await reply({ type: 'failure', error: { message: e?.message ?? String(error), stack: e?.stack } });
-  }
-  process.disconnect();
-});
+export function setup(data: SetupData): Promise<void> {
+  prepared = prepare(data);
+  return prepared;
+}
+
+export async function worker(request: unknown): Promise<unknown> {
+  await prepared;
+  const result = await testWorker!.worker(request);
+  // Node writes the compile cache at exit, which a sandbox killed as soon as its file is done never reaches.
+  (require('node:module') as NodeModule).flushCompileCache?.();
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  return result;
+}

@@ -3,7 +3,6 @@
 // file, so the environment alone cannot move the file into a container: the runner does that.
 import NodeEnvironment from 'jest-environment-node';
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
-import { UNSANDBOXED_ENV } from './protocol.js';
 
 const SANDBOX_MARK = Symbol.for('nsbox.sandbox');
 
@@ -15,8 +14,8 @@ export const MISSING_RUNNER =
 
 export default class NsboxEnvironment extends NodeEnvironment {
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
-    const allowedUnsandboxed = process.env[UNSANDBOXED_ENV] === '1';
-    if (!(process as unknown as Record<symbol, unknown>)[SANDBOX_MARK] && !allowedUnsandboxed) throw new Error(MISSING_RUNNER);
+    // Set by nsbox's setup in a sandbox, or by the runner's child when onUnsupported: 'warn' let it run unsandboxed.
+    if (!(process as unknown as Record<symbol, unknown>)[SANDBOX_MARK]) throw new Error(MISSING_RUNNER);
     super(config, context);
   }
 }

@@ -1,31 +1,25 @@
-// Messages between the runner (Jest's process) and a test file's process inside its sandbox.
-import type { Config } from '@jest/types';
+// What the runner (Jest's process) and a test file's process agree on. The messages themselves are
+// jest-worker's own (its processChild.js runs in the sandbox); only the setup data is nsbox's.
 
-/** Sent as soon as a sandbox is booted, before its file is known. */
-export interface PrepareRequest {
-  type: 'prepare';
+/** The argument of child.ts's setup(), sent as jest-worker's setupArgs as soon as a sandbox is booted. */
+export interface SetupData {
+  /** The jest-runner entry that the running Jest uses, so the sandbox runs the same copy. */
+  jestRunner: string;
   /** A JSON file with the project's serialisable resolver, written once per run. */
   resolverFile: string;
-  /** Modules to load ahead: Jest's runtime, the project's test environment and test runner. */
+  /** Modules to load ahead: Jest's runtime, the project's test environment, test runner and transformers. */
   preload: string[];
+  /** Node's compile cache directory (Node 22+), shared by the project's sandboxes. */
+  compileCache: string;
+  /** onUnsupported: 'warn' on a host without sandboxes: the environment is told it may run unsandboxed. */
+  unsandboxed: boolean;
 }
 
-export interface RunRequest {
-  type: 'run';
-  path: string;
-  config: Config.ProjectConfig;
-  globalConfig: Config.GlobalConfig;
-  context: Record<string, unknown>;
-}
-
-export type ParentMessage = PrepareRequest | RunRequest;
-
-export type ChildMessage =
-  | { type: 'result'; result: unknown }
-  | { type: 'failure'; error: { message: string; stack?: string } };
-
-/** jest-worker's tag for a custom message (messageParent), as testWorker sends test-case events. */
+/** jest-worker's message tags (the same in Jest 29 and 30). */
+export const CHILD_MESSAGE_INITIALIZE = 0;
+export const CHILD_MESSAGE_CALL = 1;
+export const CHILD_MESSAGE_CALL_SETUP = 4;
+export const PARENT_MESSAGE_OK = 0;
+export const PARENT_MESSAGE_CLIENT_ERROR = 1;
+export const PARENT_MESSAGE_SETUP_ERROR = 2;
 export const PARENT_MESSAGE_CUSTOM = 3;
-
-/** Set by the runner only when onUnsupported is 'warn' and this host cannot create sandboxes. */
-export const UNSANDBOXED_ENV = 'NSBOX_JEST_UNSANDBOXED';

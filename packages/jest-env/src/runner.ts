@@ -7,8 +7,9 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Config } from '@jest/types';
 import type { Test, TestEvents, TestRunnerContext, TestRunnerOptions, TestWatcher } from 'jest-runner';
-import type { Leftover, SandboxOptions, SandboxProcess, UnsupportedHostError } from 'nsbox';
-import { PARENT_MESSAGE_CUSTOM, UNSANDBOXED_ENV, type ChildMessage, type PrepareRequest, type RunRequest } from './protocol.js';
+import type { Leftover, SandboxOptions, UnsupportedHostError } from 'nsbox';
+import { JestWorkerClient, stockWorker, type StockWorker } from './worker-client.js';
+import type { SetupData } from './protocol.js';
 
 type Nsbox = typeof import('nsbox');
 type Listener = (args: any) => unknown;
@@ -89,33 +90,38 @@ export default class NsboxTestRunner {
     void options.serial;
     const slots = this.globalConfig.runInBand ? 1 : Math.max(1, this.globalConfig.maxWorkers);
     const queue = [...tests];
-    const spares = new Map<number, { sandbox: SandboxProcess; configId: string }>();
+    const spares = new Map<number, { sandbox: JestWorkerClient; configId: string }>();
 
     const preload = this.preloadList(entry);
-    const boot = (test: Test, slot: number): SandboxProcess => {
+    const stock = stockWorker(entry);
+    const setupData = (test: Test, unsandboxed: boolean): SetupData => {
       const config = test.context.config;
-      const cache = config.cacheDirectory;
-      fs.mkdirSync(cache, { recursive: true });
-      const sandbox = nsbox.fork(CHILD, [entry, path.join(cache, 'nsbox-compile-cache')], {
-        ...optionsOf(config),
-        expose: [...(optionsOf(config).expose ?? []), config.rootDir, cache, path.dirname(entry), path.dirname(resolverFiles.get(config.id)!)],
-        cwd: config.rootDir,
-        env: { ...process.env, JEST_WORKER_ID: String(slot) },
-        execArgv: [],
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        serialization: 'advanced',
-      });
       const transformers = config.transform.map(([, transformer]) => transformer);
-      const prepare: PrepareRequest = { type: 'prepare', resolverFile: resolverFiles.get(config.id)!, preload: [...preload, config.testEnvironment, config.testRunner, ...transformers] };
-      sandbox.send(prepare);
-      return sandbox;
+      return {
+        jestRunner: entry,
+        resolverFile: resolverFiles.get(config.id)!,
+        preload: unsandboxed ? [] : [...preload, config.testEnvironment, config.testRunner, ...transformers],
+        compileCache: path.join(config.cacheDirectory, 'nsbox-compile-cache'),
+        unsandboxed,
+      };
+    };
+    const boot = (test: Test, slot: number): JestWorkerClient => {
+      const config = test.context.config;
+      fs.mkdirSync(config.cacheDirectory, { recursive: true });
+      const sandbox = nsbox.fork(stock.entry, [], {
+        ...optionsOf(config),
+        expose: [...(optionsOf(config).expose ?? []), config.rootDir, config.cacheDirectory, path.dirname(entry), path.dirname(resolverFiles.get(config.id)!)],
+        ...stock.forkOptions(slot),
+        loads: [CHILD],
+      });
+      return new JestWorkerClient(sandbox, CHILD, setupData(test, false), stock);
     };
 
-    const takeSandbox = (test: Test, slot: number): SandboxProcess => {
+    const takeSandbox = (test: Test, slot: number): JestWorkerClient => {
       const spare = spares.get(slot);
       spares.delete(slot);
       if (spare && spare.configId === test.context.config.id) return spare.sandbox;
-      if (spare) void spare.sandbox.destroy();
+      if (spare) void spare.sandbox.process.destroy();
       return boot(test, slot);
     };
 
@@ -125,7 +131,7 @@ export default class NsboxTestRunner {
     };
 
     /** A sandbox that failed to start: the host's cause and fix, then the file's policy. */
-    const unsupported = async (test: Test, failure: Error): Promise<SandboxProcess> => {
+    const unsupported = async (test: Test, slot: number, failure: Error): Promise<JestWorkerClient> => {
       this.diagnosis ??= nsbox.diagnose(failure);
       const error = await this.diagnosis;
       if (nsbox.resolveOnUnsupported(nsboxConfigOf(test.context.config).onUnsupported, '') === 'error') throw plainError(`nsbox: ${error.message}`);
@@ -133,7 +139,7 @@ export default class NsboxTestRunner {
         this.unsandboxed = true;
         process.stderr.write(nsbox.unsandboxedWarning(error));
       }
-      return this.startUnsandboxed(nsbox, entry, test, resolverFiles.get(test.context.config.id)!);
+      return this.startUnsandboxed(nsbox, stock, slot, setupData(test, true));
     };
 
     const runOne = async (test: Test, slot: number): Promise<void> => {
@@ -142,12 +148,12 @@ export default class NsboxTestRunner {
       if (sandbox) prepareNext(slot);
       await this.emit('test-file-start', [test]);
       try {
-        let child: SandboxProcess = sandbox ?? this.startUnsandboxed(nsbox, entry, test, resolverFiles.get(test.context.config.id)!);
+        let child = sandbox ?? this.startUnsandboxed(nsbox, stock, slot, setupData(test, true));
         if (sandbox) {
-          const failure = await sandbox.ready.then(() => undefined, (error: Error) => error);
+          const failure = await sandbox.process.ready.then(() => undefined, (error: Error) => error);
           if (failure) {
-            void sandbox.destroy();
-            child = await unsupported(test, failure);
+            void sandbox.process.destroy();
+            child = await unsupported(test, slot, failure);
           }
         }
         const result = await this.runInChild(child, test);
@@ -168,7 +174,7 @@ export default class NsboxTestRunner {
     try {
       await Promise.all(Array.from({ length: Math.min(slots, tests.length) }, (_, i) => worker(i + 1)));
     } finally {
-      await Promise.all([...spares.values()].map((spare) => spare.sandbox.destroy()));
+      await Promise.all([...spares.values()].map((spare) => spare.sandbox.process.destroy()));
       await Promise.all(this.teardowns.splice(0));
       for (const file of resolverFiles.values()) fs.rmSync(file, { force: true });
     }
@@ -188,17 +194,9 @@ export default class NsboxTestRunner {
     return files;
   }
 
-  /** onUnsupported: 'warn' only: the same child, without a sandbox; the environment is told so. */
-  private startUnsandboxed(nsbox: Nsbox, entry: string, test: Test, resolverFile: string): SandboxProcess {
-    const child = nsbox.forkUnsandboxed(CHILD, [entry, path.join(test.context.config.cacheDirectory, 'nsbox-compile-cache')], {
-      cwd: test.context.config.rootDir,
-      env: { ...process.env, [UNSANDBOXED_ENV]: '1' },
-      execArgv: [],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
-    });
-    child.send({ type: 'prepare', resolverFile, preload: [] } satisfies PrepareRequest);
-    return child;
+  /** onUnsupported: 'warn' only: the same worker, without a sandbox; the environment is told so. */
+  private startUnsandboxed(nsbox: Nsbox, stock: StockWorker, slot: number, setup: SetupData): JestWorkerClient {
+    return new JestWorkerClient(nsbox.forkUnsandboxed(stock.entry, [], stock.forkOptions(slot)), CHILD, setup, stock);
   }
 
   /** Jest's modules that a test worker loads lazily during its first file, resolved from its jest-runner. */
@@ -214,7 +212,8 @@ export default class NsboxTestRunner {
     });
   }
 
-  private runInChild(sandbox: SandboxProcess, test: Test): Promise<unknown> {
+  private async runInChild(client: JestWorkerClient, test: Test): Promise<unknown> {
+    const sandbox = client.process;
     sandbox.stdout?.pipe(process.stdout, { end: false });
     sandbox.stderr?.pipe(process.stderr, { end: false });
     const relative = path.relative(this.globalConfig.rootDir, test.path);
@@ -222,51 +221,40 @@ export default class NsboxTestRunner {
       const list = leftovers.map((p) => `  pid ${p.pid}: ${p.command}`).join('\n');
       process.stderr.write(`\n[nsbox] ${relative} left ${leftovers.length} process${leftovers.length === 1 ? '' : 'es'} running; killed:\n${list}\n`);
     });
+    client.onCustomMessage = ([event, payload]) => void this.emit(event, payload);
 
-    return new Promise<unknown>((resolve, reject) => {
-      let settled = false;
-      const settle = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        fn();
-      };
-      sandbox.on('message', (message: ChildMessage | [number, [string, unknown]]) => {
-        if (Array.isArray(message) && message[0] === PARENT_MESSAGE_CUSTOM) {
-          const [event, payload] = message[1];
-          void this.emit(event, payload);
-          return;
-        }
-        const reply = message as ChildMessage;
-        if (reply.type === 'result') settle(() => resolve(reply.result));
-        else if (reply.type === 'failure') settle(() => reject(Object.assign(plainError(reply.error.message), { stack: reply.error.stack ?? reply.error.message })));
+    let timer: NodeJS.Timeout | undefined;
+    const ended = new Promise<never>((_, reject) => {
+      sandbox.once('exit', (code: number | null, signal: string | null) => {
+        clearTimeout(timer);
+        reject(plainError(`nsbox: the process running ${relative} ${describeExit(code, signal)} before it reported a result`));
       });
-      sandbox.once('exit', (code: number | null, signal: string | null) =>
-        settle(() => reject(plainError(`nsbox: the process running ${relative} ${describeExit(code, signal)} before it reported a result`))),
-      );
       const timeout = nsboxConfigOf(test.context.config).timeout;
       if (timeout !== undefined) {
-        const timer = setTimeout(() => {
+        timer = setTimeout(() => {
           const running = Math.max(1, sandbox.processes().length);
-          settle(() => reject(plainError(`nsbox: ${relative} timed out after ${timeout} ms; its whole sandbox was killed (${running} process${running === 1 ? '' : 'es'})`)));
+          reject(plainError(`nsbox: ${relative} timed out after ${timeout} ms; its whole sandbox was killed (${running} process${running === 1 ? '' : 'es'})`));
         }, timeout);
-        sandbox.once('exit', () => clearTimeout(timer));
       }
-      const request: RunRequest = {
-        type: 'run',
-        path: test.path,
-        config: test.context.config,
-        globalConfig: this.globalConfig,
-        context: {
-          ...this.context,
-          changedFiles: this.context.changedFiles && [...this.context.changedFiles],
-          sourcesRelatedToTestsInChangedFiles: this.context.sourcesRelatedToTestsInChangedFiles && [...this.context.sourcesRelatedToTestsInChangedFiles],
-        },
-      };
-      sandbox.send(request);
-    }).finally(() => {
+    });
+    ended.catch(() => {});
+    const request = {
+      path: test.path,
+      config: test.context.config,
+      globalConfig: this.globalConfig,
+      context: {
+        ...this.context,
+        changedFiles: this.context.changedFiles && [...this.context.changedFiles],
+        sourcesRelatedToTestsInChangedFiles: this.context.sourcesRelatedToTestsInChangedFiles && [...this.context.sourcesRelatedToTestsInChangedFiles],
+      },
+    };
+    try {
+      return await Promise.race([client.run(request), ended]);
+    } finally {
+      clearTimeout(timer);
       // Leftovers are listed at once; the slot need not wait for the kernel to reap the sandbox.
       this.teardowns.push(sandbox.destroy());
-    });
+    }
   }
 }
 

@@ -117,10 +117,11 @@ export class NsboxPoolWorker implements PoolWorker {
     return fork(this.entry, [], {
       ...sandbox,
       expose: this.expose(),
-      cwd: this.options.project.config.root,
+      // As the stock forks pool: the worker starts in Vitest's own working directory.
+      cwd: process.cwd(),
       env: this.options.env as NodeJS.ProcessEnv,
       execArgv: this.options.execArgv,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
   }
@@ -129,7 +130,7 @@ export class NsboxPoolWorker implements PoolWorker {
     return forkUnsandboxed(this.entry, [], {
       env: this.options.env as NodeJS.ProcessEnv,
       execArgv: this.options.execArgv,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
   }

@@ -3,13 +3,36 @@
 import fs = require('node:fs');
 import { contain } from './contain.cjs';
 import { NsboxError, SetupError } from '../errors.cjs';
-import { CONFIG_ENV, CONTROL_FD, SETUP_FAILED_STATUS, type SandboxConfig } from '../protocol.cjs';
+import { CONFIG_ENV, SETUP_FAILED_STATUS, SETUP_FD, type SandboxConfig } from '../protocol.cjs';
 
 function tell(line: string): void {
   try {
-    fs.writeSync(CONTROL_FD, `${line}\n`);
+    fs.writeSync(SETUP_FD, `${line}\n`);
   } catch {
     // No host is listening (the host died and the sandbox is about to be killed).
+  }
+}
+
+/**
+ * Node writes to a pipe asynchronously on Linux: what the command wrote just before its sandbox is
+ * killed (a runner ending a file, a timeout, a crash) would still sit in its memory and be lost. Made
+ * blocking, as Node already makes stdout and stderr for files and terminals, every byte written has
+ * reached the host when write() returns. Node creates the streams on first use (and opens an fd
+ * then), so the switch waits for that use: the process's fds stay numbered as without nsbox.
+ */
+function blockingStdio(): void {
+  for (const name of ['stdout', 'stderr'] as const) {
+    const original = Object.getOwnPropertyDescriptor(process, name);
+    if (!original?.get || !original.configurable) continue;
+    Object.defineProperty(process, name, {
+      ...original,
+      get() {
+        Object.defineProperty(process, name, original);
+        const stream = original.get!.call(process) as { _handle?: { setBlocking?(blocking: boolean): unknown } };
+        stream._handle?.setBlocking?.(true);
+        return stream;
+      },
+    });
   }
 }
 
@@ -22,10 +45,15 @@ export function enterSandbox(): boolean {
   try {
     const config = JSON.parse(raw) as SandboxConfig;
     contain(config);
+    for (const [name, value] of Object.entries(config.restoreEnv)) {
+      if (value === null) delete process.env[name];
+      else process.env[name] = value;
+    }
+    blockingStdio();
     // Lets code in this process (the Jest environment, say) check that it really runs in a sandbox.
     Object.defineProperty(process, Symbol.for('nsbox.sandbox'), { value: Object.freeze({ hostname: config.hostname }) });
     tell(`ready ${JSON.stringify({ hostname: config.hostname })}`);
-    fs.closeSync(CONTROL_FD);
+    fs.closeSync(SETUP_FD);
     return true;
   } catch (error) {
     const described =

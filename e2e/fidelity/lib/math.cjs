@@ -1,0 +1,6 @@
+function clamp(value, low, high) {
+  if (value < low) return low;
+  if (value > high) return high;
+  return value;
+}
+module.exports = { clamp };
