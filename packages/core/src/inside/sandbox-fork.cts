@@ -71,8 +71,12 @@ function becomeSandboxParent(request: ForkRequest, fds: SandboxFds, zygote: Zygo
   const libc = sys();
   libc.sigaction(SIGCHLD, zygote.sigchld, null);
   if (!dieWithParent(() => libc.getppid() === zygote.pid)) exitNow(1);
-  // The zygote's request channel: nothing in a sandbox may hold it.
-  libc.close(ZYGOTE_FD);
+  // The zygote's request channel: nothing in a sandbox may hold it. /dev/null takes its place rather
+  // than leaving fd 3 free: libuv re-creates its signal lock pipe in every forked child on the lowest
+  // free fds, and fd 3 is where the file process puts its IPC channel.
+  const placeholder = fs.openSync('/dev/null', 'r+');
+  libc.dup2(placeholder, ZYGOTE_FD);
+  libc.close(placeholder);
 
   const net = request.config.network === 'loopback' ? CLONE_NEWNET : 0;
   const flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | net;
