@@ -77,6 +77,7 @@ function bind() {
     dup2: lib.func('int dup2(int oldfd, int newfd)'),
     connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),
     sigaction: lib.func('int sigaction(int signum, const void *act, void *oldact)'),
+    socketpair: lib.func('int socketpair(int domain, int type, int protocol, void *fds)'),
   };
 }
 

@@ -73,10 +73,24 @@ function exitThroughExitEvent(): void {
   (process as unknown as { reallyExit: (code?: number) => never }).reallyExit = (code) => finish(code ?? process.exitCode);
 }
 
-/** Writes complete before they return, as for a file or a terminal: an _exit then loses nothing. */
+/**
+ * Writes complete before they return, as for a file or a terminal: an _exit then loses nothing. Made
+ * so when first used, as Node creates them (a process that never prints never pays for them).
+ */
 function blockingStdio(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    (stream as unknown as { _handle?: { setBlocking?(on: boolean): number } })._handle?.setBlocking?.(true);
+  for (const name of ['stdout', 'stderr'] as const) {
+    const original = Object.getOwnPropertyDescriptor(process, name);
+    if (!original?.get || !original.configurable) continue;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: original.enumerable,
+      get() {
+        const stream = original.get!.call(process) as NodeJS.WriteStream;
+        (stream as unknown as { _handle?: { setBlocking?(on: boolean): number } })._handle?.setBlocking?.(true);
+        Object.defineProperty(process, name, { configurable: true, enumerable: original.enumerable, get: () => stream });
+        return stream;
+      },
+    });
   }
 }
 
