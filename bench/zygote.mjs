@@ -5,17 +5,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fork, startZygote } from '../packages/core/dist/index.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 20);
 const prepareIndex = args.indexOf('--prepare');
 const prepare = prepareIndex >= 0 ? path.resolve(args[prepareIndex + 1]) : undefined;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-zygote-bench-'));
-const worker = path.join(here, 'zygote-worker.cjs');
+const worker = path.join(dir, 'zygote-worker.cjs');
 fs.writeFileSync(
   worker,
   `${prepare ? `require(${JSON.stringify(prepare)});\n` : ''}process.on('message', (m) => { if (m === 'bye') process.disconnect(); else process.send(process.pid); });\n`,
@@ -66,7 +64,6 @@ try {
 } finally {
   await zygote.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  fs.rmSync(worker, { force: true });
 }
 
 const summary = (list) => ({

@@ -24,6 +24,7 @@ interface Seen {
   argv: string[];
   env: string | null;
   cwd: string;
+  random: [number, number, string];
 }
 
 function hostState() {
@@ -101,6 +102,8 @@ describe('a zygote', () => {
     });
     // Every sandbox's file process has a PID no other sandbox uses (the init's host pid).
     expect(new Set(reports.map((r) => r.pid)).size).toBe(20);
+    // Randomness is not the zygote's copy: Math.random (also in a new vm context) and randomUUID differ.
+    for (const k of [0, 1, 2]) expect(new Set(reports.map((r) => r.random[k])).size).toBe(20);
     expect(hostState()).toEqual(before);
   });
 
@@ -115,6 +118,32 @@ describe('a zygote', () => {
     await idle.ready;
     expect(idle.kill('SIGKILL')).toBe(true);
     expect(await idle.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
+  });
+
+  test('[fault] timeout kills the whole sandbox and says so; kill(signal) signals the file process only', async () => {
+    const slow = zygote.fork(CHILD, ['daemon-idle', '3231'], { silent: true, timeout: 500 });
+    await slow.ready;
+    const started = Date.now();
+    const exit = await slow.exited;
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(exit).toMatchObject({ code: null, signal: 'SIGKILL', timedOut: true });
+    expect(exit.leftovers.map((p) => p.command)).toContain('sleep 3231');
+    expect(await waitUntilGone(exit.leftovers.map((p) => p.hostPid))).toEqual([]);
+    const idle = zygote.fork(CHILD, ['idle'], { silent: true });
+    await idle.ready;
+    expect(idle.kill('SIGTERM')).toBe(true);
+    expect(await idle.exited).toMatchObject({ code: 143, signal: null });
+  });
+
+  test('close() takes down the sandboxes still running', async () => {
+    const other = startZygote();
+    const sandbox = other.fork(CHILD, ['daemon-idle', '3241'], { silent: true });
+    await sandbox.ready;
+    await new Promise((r) => setTimeout(r, 200));
+    const pids = [other.pid!, sandbox.pid!, ...sandbox.processes().map((p) => p.hostPid)];
+    await other.close();
+    expect(await sandbox.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
+    expect(await waitUntilGone(pids)).toEqual([]);
   });
 
   test('[fault] a double-forked setsid daemon is listed, then killed with the sandbox', async () => {

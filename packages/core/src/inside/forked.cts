@@ -6,6 +6,7 @@ import fs = require('node:fs');
 import util = require('node:util');
 import { setUp } from './enter.cjs';
 import { exitNow, sys, uvLoopFork } from './ffi.cjs';
+import { reseedRandomness } from './random.cjs';
 import type { SandboxFds, ZygoteSelf } from './sandbox-fork.cjs';
 import type { ForkRequest } from '../protocol.cjs';
 
@@ -103,6 +104,7 @@ export function becomeFileProcess(request: ForkRequest, fds: SandboxFds, zygote:
   fixIdentity();
   takeStdio(fds);
   takeRequest(request, execArgv);
+  reseedRandomness();
   exitThroughExitEvent();
   setUp(request.config, fds.control, exitNow, zygote.namespaces, () => process.chdir(request.cwd));
   blockingStdio();

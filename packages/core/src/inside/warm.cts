@@ -27,6 +27,7 @@ async function warmIpc(): Promise<void> {
 }
 
 export async function warmUp(): Promise<void> {
+  require('node:crypto'); // for reseedRandomness() in every sandbox
   await warmStdio();
   await warmIpc();
 }
