@@ -218,6 +218,22 @@ describe('a zygote', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('a prepare module that fails: ready rejects with its error and the zygote is gone', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-zygote-prepare-'));
+    try {
+      const broken = path.join(dir, 'broken.cjs');
+      fs.writeFileSync(broken, 'module.exports = async () => { throw new Error("cannot warm up"); };\n');
+      const failing = startZygote({ prepare: broken });
+      await expect(failing.ready).rejects.toThrow(/the zygote could not start: Error: cannot warm up/);
+      const sandbox = failing.fork(CHILD, ['exit', '0'], { silent: true });
+      await expect(sandbox.ready).rejects.toThrow(/the zygote could not fork a sandbox/);
+      expect(await sandbox.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
+      await failing.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('no process outlives its caller', () => {
