@@ -55,7 +55,11 @@ export interface SandboxConfig {
 export type ControlMessage =
   | { type: 'ready'; hostname: string }
   | { type: 'error'; error: { step: string; call: string; errno: string; hint?: string; message: string } }
-  | { type: 'exit'; status: number };
+  | { type: 'exit'; status: number }
+  // A zygote's sandbox only: the host pids of the sandbox's parent (which outlives everything in it)
+  // and of its init, then how the init ended.
+  | { type: 'init'; parent: number; init: number }
+  | { type: 'end'; code: number | null; signal: number | null };
 
 export function parseControlLine(line: string): ControlMessage | undefined {
   const space = line.indexOf(' ');
@@ -65,8 +69,55 @@ export function parseControlLine(line: string): ControlMessage | undefined {
     if (head === 'ready') return { type: 'ready', ...JSON.parse(rest) };
     if (head === 'error') return { type: 'error', error: JSON.parse(rest) };
     if (head === 'exit') return { type: 'exit', status: Number(rest) };
+    if (head === 'init') return { type: 'init', ...JSON.parse(rest) };
+    if (head === 'end') return { type: 'end', ...JSON.parse(rest) };
   } catch {
     return undefined;
   }
   return undefined;
 }
+
+// The zygote (zygote.ts on the host, inside/zygote.cts).
+
+/** Environment variable carrying the ZygoteConfig (JSON) into the zygote; removed at once. */
+export const ZYGOTE_ENV = 'NSBOX_ZYGOTE';
+
+/**
+ * The zygote's request channel: a socketpair to the host, JSON lines both ways. Only the zygote holds
+ * it; a forked sandbox closes it before anything else, so no test code can ever reach it.
+ */
+export const ZYGOTE_FD = 3;
+
+export interface ZygoteConfig {
+  /** The host's unix socket (in a mode-700 directory) that every forked sandbox connects to. */
+  socketPath: string;
+  /** Modules loaded before the first fork: each one's default export (CJS: module.exports) is awaited, and called first if it is a function. */
+  prepare: string[];
+  /** The caller's pid: the zygote checks it is still its parent once its death signal is set. */
+  callerPid: number;
+  /** What a forked process reports as process.execArgv (the zygote's own flags minus --single-threaded). */
+  execArgv: string[];
+}
+
+/** The connections a forked sandbox opens to the host, each announced by a `<token> <role>` line. */
+export const SANDBOX_ROLES = ['control', 'stdout', 'stderr', 'ipc'] as const;
+export type SandboxRole = (typeof SANDBOX_ROLES)[number];
+
+export interface ForkRequest {
+  type: 'fork';
+  id: number;
+  /** Random; names this sandbox's connections to the host. */
+  token: string;
+  config: SandboxConfig;
+  module: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  serialization: 'json' | 'advanced';
+}
+
+export type ZygoteMessage =
+  | { type: 'ready'; pid: number }
+  | { type: 'error'; message: string }
+  | { type: 'forked'; id: number; pid: number }
+  | { type: 'failed'; id: number; message: string };

@@ -97,7 +97,7 @@ function normalizeStdio(stdio: StdioOptions | undefined, fallback: (IOType | 'ip
  * install tree it is in (its outermost node_modules), or else its package (the nearest directory with
  * a package.json, nested node_modules included). A tmpfs mount point itself is never re-exposed.
  */
-function moduleScope(file: string): string {
+export function moduleScope(file: string): string {
   const real = realpathOrNull(file) ?? file;
   if (real.split(path.sep).includes('node_modules')) return nodeModulesOf(real);
   for (let dir = path.dirname(real); dir !== path.dirname(dir); dir = path.dirname(dir)) {
@@ -115,7 +115,7 @@ function realpathOrNull(p: string): string | null {
 }
 
 /** What the sandbox needs to see even if it lies under a private tmpfs (a checkout in /tmp, say). */
-function autoExpose(cwd: string, execPath: string, extra: string[]): string[] {
+export function autoExpose(cwd: string, execPath: string, extra: string[]): string[] {
   const wanted = [cwd, path.dirname(execPath), path.dirname(fs.realpathSync(execPath)), CORE_ROOT, KOFFI_MODULES, ...extra];
   return [...new Set(wanted.map(realpathOrNull).filter((p): p is string => p !== null).concat(wanted.filter((p) => fs.existsSync(p))))];
 }

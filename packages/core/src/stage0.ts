@@ -109,3 +109,15 @@ export function stage0(config: SandboxConfig, identity: Identity, command: strin
     args: ['--pdeathsig', 'KILL', '--', unshare, ...namespaceFlags(config, identity), '--', sh, '-c', INIT, 'nsbox-init', ...command],
   };
 }
+
+/**
+ * Stage 0 of a zygote: the death signal, and for a caller that is not root a user namespace of its own
+ * with the capabilities kept (for the seccomp filter and for its sandboxes' unshare and mounts). Every
+ * other namespace is left alone: each sandbox the zygote forks unshares its own.
+ */
+export function zygoteStage0(identity: Identity, command: string[]): { file: string; args: string[] } {
+  const { setpriv, unshare } = stage0Tools();
+  const realRoot = process.getuid?.() === 0;
+  const user = realRoot ? [] : [unshare, ...(identity === 'root' ? ['--user', '--map-root-user'] : ['--user', '--map-current-user', '--keep-caps']), '--'];
+  return { file: setpriv, args: ['--pdeathsig', 'KILL', '--', ...user, ...command] };
+}

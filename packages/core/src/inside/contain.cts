@@ -8,8 +8,9 @@ import { bringUpLoopback } from './net.cjs';
 import { dropCapabilities } from './user.cjs';
 import type { SandboxConfig } from '../protocol.cjs';
 
-export function contain(config: SandboxConfig): void {
-  assertFreshNamespaces(config);
+/** `avoid`: namespaces of the zygote a forked sandbox came from (see the guard). */
+export function contain(config: SandboxConfig, avoid: Record<string, string> = {}): void {
+  assertFreshNamespaces(config, avoid);
   const hidden = holdHiddenPaths(config);
   const writable = holdWritablePaths(config);
   const bindSources = holdBindSources(config);

@@ -27,6 +27,21 @@ export const SOCK_DGRAM = 2;
 export const SOCK_CLOEXEC = 0o2000000;
 export const F_SETFD = 2;
 export const SIG_SETMASK = 2;
+// For the zygote (zygote.cts, fork.cts, init.cts, seccomp.cts).
+export const CLONE_NEWNS = 0x00020000;
+export const CLONE_NEWUTS = 0x04000000;
+export const CLONE_NEWIPC = 0x08000000;
+export const CLONE_NEWPID = 0x20000000;
+export const CLONE_NEWNET = 0x40000000;
+export const MS_PRIVATE = 1 << 18;
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
+export const PR_SET_NO_NEW_PRIVS = 38;
+export const SIGKILL = 9;
+export const SIGCHLD = 17;
+export const EINTR = 4;
+/** glibc's struct sigaction is 152 bytes on x86-64 and arm64; room to spare. */
+export const SIGACTION_SIZE = 256;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 // mount_setattr has the same number on every architecture Node supports (the unified table since 5.x).
 const SYS_mount_setattr = 442;
@@ -51,7 +66,46 @@ function bind() {
     signal: lib.func('void *signal(int signum, void *handler)'),
     sigprocmask: lib.func('int sigprocmask(int how, void *set, void *oldset)'),
     execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
+    // The zygote's calls. fork() through glibc (not a raw clone) so that its at-fork handlers run:
+    // malloc's locks, libuv's thread pool reset, OpenSSL's fork detection.
+    fork: lib.func('int fork()'),
+    _exit: lib.func('void _exit(int status)'),
+    getpid: lib.func('int getpid()'),
+    getppid: lib.func('int getppid()'),
+    waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
+    unshare: lib.func('int unshare(int flags)'),
+    dup2: lib.func('int dup2(int oldfd, int newfd)'),
+    connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),
+    sigaction: lib.func('int sigaction(int signum, const void *act, void *oldact)'),
+    socketpair: lib.func('int socketpair(int domain, int type, int protocol, void *fds)'),
   };
+}
+
+type Node = ReturnType<typeof bindNode>;
+let node: Node | undefined;
+
+/** Node's own exported libuv symbols (koffi.load(null) is the running binary). */
+function bindNode() {
+  const self = koffi.load(null);
+  return {
+    uv_default_loop: self.func('void *uv_default_loop()'),
+    uv_loop_fork: self.func('int uv_loop_fork(void *loop)'),
+  };
+}
+
+/**
+ * After fork() only the calling thread exists and the event loop still shares the parent's epoll
+ * instance: libuv re-creates it and re-registers every watcher here. First thing a forked child does.
+ */
+export function uvLoopFork(): number {
+  node ??= bindNode();
+  return node.uv_loop_fork(node.uv_default_loop());
+}
+
+/** Ends a forked process at once: Node's own teardown (process.exit, the end of the loop) crashes or hangs in a forked child. */
+export function exitNow(status: number): never {
+  sys()._exit(status);
+  throw new Error('unreachable');
 }
 
 export function sys(): Libc {

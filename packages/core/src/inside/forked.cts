@@ -1,0 +1,93 @@
+// The file process of a sandbox forked from a zygote: it starts as a copy of the zygote, so first it
+// fixes what fork() leaves stale, takes its own stdio and IPC channel, runs the same recipe as a
+// sandbox born through stage 0, and arranges to leave through _exit (Node's own teardown crashes or
+// hangs in a forked process: it joins threads that only exist in the zygote).
+import fs = require('node:fs');
+import util = require('node:util');
+import { setUp } from './enter.cjs';
+import { blockingStdio } from './stdio.cjs';
+import { exitNow, sys, uvLoopFork } from './ffi.cjs';
+import { reseedRandomness } from './random.cjs';
+import type { SandboxFds, ZygoteSelf } from './sandbox-fork.cjs';
+import type { ForkRequest } from '../protocol.cjs';
+
+/** Node caches its pid and parent pid at start-up: a forked process would report the zygote's. */
+function fixIdentity(): void {
+  const libc = sys();
+  Object.defineProperty(process, 'pid', { value: libc.getpid(), writable: false, enumerable: true, configurable: true });
+  Object.defineProperty(process, 'ppid', { get: () => libc.getppid(), enumerable: true, configurable: true });
+}
+
+/** The sandbox's connections become fds 1, 2 and 3, where a stock forked child has stdout, stderr and its IPC channel. */
+function takeStdio(fds: SandboxFds): void {
+  const libc = sys();
+  for (const [role, target] of [['stdout', 1], ['stderr', 2], ['ipc', 3]] as const) {
+    if (libc.dup2(fds[role], target) === -1) throw new Error(`dup2(${role}, ${target}) failed`);
+    libc.close(fds[role]);
+  }
+}
+
+function takeRequest(request: ForkRequest, execArgv: string[]): void {
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, request.env);
+  process.argv = [process.execPath, request.module, ...request.args];
+  process.execArgv = [...execArgv];
+  try {
+    // What `ps` and nsbox's leftover lists show; the kernel keeps it within the zygote's own command line.
+    process.title = `node ${request.module}`;
+  } catch {
+    // cosmetic only
+  }
+}
+
+/**
+ * Every way out of Node ends here: process.exit() and the end of the event loop both emit 'exit', then
+ * this _exits once every listener has run. stdout and stderr are blocking, so nothing is left unwritten.
+ * An uncaught exception emits 'exit' too, before Node would print it (in C++, after which it tears
+ * down and crashes): it is printed here instead, as close to Node's own output as JS can get.
+ */
+function exitThroughExitEvent(): void {
+  let fatal: { error: unknown } | undefined;
+  process.on('uncaughtExceptionMonitor', (error) => {
+    fatal = { error };
+    queueMicrotask(() => (fatal = undefined));
+  });
+  const finish = (code: unknown): never => {
+    if (fatal && process.listenerCount('uncaughtException') === 0) {
+      try {
+        fs.writeSync(2, `${util.inspect(fatal.error)}\n\nNode.js ${process.version}\n`);
+      } catch {
+        // stderr is gone
+      }
+    }
+    const status = Number(code ?? 0);
+    exitNow(Number.isInteger(status) ? status & 0xff : 1);
+  };
+  const emit = process.emit;
+  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+    try {
+      return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+    } finally {
+      if (event === 'exit') finish(process.exitCode ?? args[0]);
+    }
+  } as typeof process.emit;
+  // Called directly by some libraries (signal-exit) after emitting 'exit' themselves.
+  (process as unknown as { reallyExit: (code?: number) => never }).reallyExit = (code) => finish(code ?? process.exitCode);
+}
+
+/**
+ * Turns the forked copy of the zygote into the sandbox's file process, inside its namespaces. Returns
+ * when the module may run; on a setup failure the host is told and the process exits with 125.
+ */
+export function becomeFileProcess(request: ForkRequest, fds: SandboxFds, zygote: ZygoteSelf, execArgv: string[]): void {
+  uvLoopFork();
+  fixIdentity();
+  takeStdio(fds);
+  takeRequest(request, execArgv);
+  reseedRandomness();
+  exitThroughExitEvent();
+  setUp(request.config, fds.control, exitNow, zygote.namespaces, () => process.chdir(request.cwd));
+  blockingStdio();
+  // As Node does for a child started with an IPC channel on fd 3 (NODE_CHANNEL_FD): process.send and 'message'.
+  (require('node:child_process') as { _forkChild(fd: number, serialization: string): void })._forkChild(3, request.serialization);
+}

@@ -1,0 +1,432 @@
+// The host side of a zygote: a warm Node process (inside/zygote.cts) that loads the caller's modules
+// once and forks a sandbox per request, instead of starting Node per sandbox. The zygote is born
+// through stage 0 (it dies with the caller); each sandbox is a fork of it with the same shape as one
+// born through stage 0 (sandbox parent, init as PID 1, the file process as its child) and runs the
+// same recipe. Each sandbox connects back to a unix socket of this process: its control connection,
+// stdout, stderr and Node IPC channel.
+import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net, { type Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { OptionError, SetupError, StartError } from './errors.cjs';
+import { IpcPeer, type Serialization } from './ipc.js';
+import { commandOf, sandboxProcesses, type Leftover } from './leftovers.js';
+import { configLabel, resolveOptions, type SandboxOptions } from './options.js';
+import {
+  SANDBOX_ROLES, ZYGOTE_ENV, ZYGOTE_FD, parseControlLine, type ForkRequest, type Identity, type SandboxRole, type ZygoteConfig, type ZygoteMessage,
+} from './protocol.cjs';
+import { autoExpose, moduleScope, type SandboxExit } from './sandbox.js';
+import { zygoteStage0 } from './stage0.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ZYGOTE_ENTRY = path.join(here, 'inside', 'zygote.cjs');
+
+export interface ZygoteOptions {
+  /** Modules the zygote loads before its first fork; each one's default export (CJS: module.exports) is awaited, and called first if it is a function. */
+  prepare?: string | string[];
+  /** 'caller' (default) or 'root', for every sandbox of this zygote (see SandboxOptions.identity). */
+  identity?: Identity;
+  /** Node to run; every forked sandbox runs this same Node. */
+  execPath?: string;
+  /** Node flags for the zygote, so for every sandbox (--single-threaded is added). Default: this process's. */
+  execArgv?: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Per sandbox: every sandbox option but identity and the cgroup limits, and a fork's own settings. */
+export interface ZygoteForkOptions extends Omit<SandboxOptions, 'identity'> {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  serialization?: Serialization;
+  /** As child_process.fork's: true gives `stdout` and `stderr` streams; false (default) copies them to this process's. */
+  silent?: boolean;
+}
+
+/** A sandbox forked from a zygote: stdio, IPC and events in the spirit of a ChildProcess, with the sandbox controls. */
+export interface ZygoteProcess extends EventEmitter {
+  readonly hostname: string;
+  /** The file process's host pid, once the sandbox exists. */
+  readonly pid: number | undefined;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly connected: boolean;
+  /** Resolves once the in-sandbox setup is done; rejects with SetupError or StartError. */
+  readonly ready: Promise<void>;
+  /** Resolves when the sandbox and everything in it is gone. */
+  readonly exited: Promise<SandboxExit>;
+  send(message: unknown, callback?: (error?: Error | null) => void): boolean;
+  disconnect(): void;
+  /** Signals the file process; SIGKILL takes down the whole sandbox. */
+  kill(signal?: NodeJS.Signals | number): boolean;
+  /** The processes running in the sandbox now, the init excluded, the file process included. */
+  processes(): Leftover[];
+  /** Kills every process of the sandbox at once, after listing what runs besides the file process. */
+  destroy(): Promise<SandboxExit>;
+  ref(): void;
+  unref(): void;
+}
+
+export interface Zygote {
+  /** Resolves when the zygote has loaded its modules and takes requests; rejects if it could not. */
+  readonly ready: Promise<void>;
+  /** The zygote's host pid. */
+  readonly pid: number | undefined;
+  /** Forks a sandbox that runs `modulePath` with `args`, as nsbox's fork() does. */
+  fork(modulePath: string, args?: readonly string[], options?: ZygoteForkOptions): ZygoteProcess;
+  /** Kills the zygote and every sandbox it forked; resolves when they are gone. */
+  close(): Promise<void>;
+  ref(): void;
+  unref(): void;
+}
+
+class Sandbox extends EventEmitter implements ZygoteProcess {
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<SandboxExit>;
+  private readonly ipc: IpcPeer;
+  private readonly streams: Record<'stdout' | 'stderr', PassThrough>;
+  private readonly sockets: Socket[] = [];
+  private settleReady!: (error?: Error) => void;
+  private resolveExited!: (exit: SandboxExit) => void;
+  private parent: number | undefined;
+  private init: number | undefined;
+  private status: number | undefined;
+  private leftovers: Leftover[] = [];
+  private timedOut = false;
+  private killRequested = false;
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private refed = true;
+
+  constructor(readonly hostname: string, serialization: Serialization, silent: boolean, timeout: number | undefined) {
+    super();
+    this.ready = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      this.settleReady = (error) => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+    this.ready.catch(() => {}); // callers that never look at `ready` must not crash on an unhandled rejection
+    this.exited = new Promise((resolve) => (this.resolveExited = resolve));
+    this.streams = { stdout: new PassThrough(), stderr: new PassThrough() };
+    if (silent) {
+      this.stdout = this.streams.stdout;
+      this.stderr = this.streams.stderr;
+    } else {
+      this.stdout = this.stderr = null;
+      this.streams.stdout.pipe(process.stdout, { end: false });
+      this.streams.stderr.pipe(process.stderr, { end: false });
+    }
+    this.ipc = new IpcPeer(serialization);
+    this.ipc.on('message', (message) => this.emit('message', message));
+    this.ipc.on('disconnect', () => this.emit('disconnect'));
+    this.ipc.on('error', (error) => this.emit('error', error));
+    if (timeout !== undefined) {
+      this.timer = setTimeout(() => {
+        this.timedOut = true;
+        this.leftovers = this.processes();
+        this.killSandbox();
+      }, timeout);
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.parent === undefined ? undefined : commandOf(this.parent);
+  }
+
+  get connected(): boolean {
+    return this.ipc.connected;
+  }
+
+  /** A connection from the sandbox, its header already read. */
+  attach(role: SandboxRole, socket: Socket): void {
+    this.sockets.push(socket);
+    if (!this.refed) socket.unref();
+    socket.on('error', () => {});
+    if (role === 'stdout' || role === 'stderr') socket.pipe(this.streams[role]);
+    else if (role === 'ipc') this.ipc.attach(socket);
+    else this.control(socket);
+    socket.resume();
+  }
+
+  private control(socket: Socket): void {
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const message = parseControlLine(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+        if (message?.type === 'init') {
+          this.parent = message.parent;
+          this.init = message.init;
+          if (this.killRequested) this.killSandbox();
+        } else if (message?.type === 'ready') {
+          this.settleReady();
+        } else if (message?.type === 'error') {
+          const e = message.error;
+          const failure = new SetupError(e.step, e.call, e.errno, e.hint);
+          if (!e.call) failure.message = `sandbox setup failed: ${e.message}`;
+          this.settleReady(failure);
+        } else if (message?.type === 'exit') {
+          this.status = message.status;
+          this.leftovers = this.processes();
+          if (this.leftovers.length > 0) this.emit('leftovers', this.leftovers);
+          socket.write('\n');
+        }
+        // 'end' (how the init ended) adds nothing the host does not know: an init that did not report
+        // an exit status was killed, by the host or with the zygote.
+      }
+    });
+    // The sandbox parent holds this connection until its init is reaped, which is after everything in
+    // the sandbox died: its close is the end of the sandbox.
+    socket.on('close', () => this.finish());
+  }
+
+  /** The zygote could not fork this sandbox, or died before it did. */
+  failed(message: string): void {
+    this.settleReady(new StartError(`the zygote could not fork a sandbox: ${message}`));
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    const killed = this.status === undefined;
+    this.settleReady(new StartError(killed ? 'the sandbox was killed before its setup finished' : `the sandbox exited with status ${this.status} before its setup finished`));
+    const exit: SandboxExit = { code: killed ? null : this.status!, signal: killed ? 'SIGKILL' : null, timedOut: this.timedOut, leftovers: this.leftovers };
+    this.ipc.disconnect();
+    this.emit('exit', exit.code, exit.signal);
+    this.resolveExited(exit);
+  }
+
+  private killSandbox(): void {
+    this.killRequested = true;
+    if (this.init === undefined || this.done) return;
+    try {
+      // The init's death makes the kernel kill everything in its PID namespace; the zygote and other
+      // sandboxes are not its descendants.
+      process.kill(this.init, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
+  send(message: unknown, callback?: (error?: Error | null) => void): boolean {
+    return this.ipc.send(message, callback);
+  }
+
+  disconnect(): void {
+    this.ipc.disconnect();
+  }
+
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    if (signal === 'SIGKILL' || signal === 9) {
+      this.killSandbox();
+      return !this.done;
+    }
+    const target = this.pid;
+    if (target === undefined) return false;
+    try {
+      process.kill(target, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  processes(): Leftover[] {
+    return this.parent === undefined ? [] : sandboxProcesses(this.parent);
+  }
+
+  destroy(): Promise<SandboxExit> {
+    if (!this.done) {
+      const command = this.pid;
+      this.leftovers = this.processes().filter((p) => p.hostPid !== command);
+      if (this.leftovers.length > 0) this.emit('leftovers', this.leftovers);
+      this.killSandbox();
+    }
+    return this.exited;
+  }
+
+  ref(): void {
+    this.refed = true;
+    for (const socket of this.sockets) socket.ref();
+    if (this.timer) this.timer.ref();
+  }
+
+  unref(): void {
+    this.refed = false;
+    for (const socket of this.sockets) socket.unref();
+    if (this.timer) this.timer.unref();
+  }
+}
+
+/** Starts a zygote. Its sandboxes can be requested at once; they are forked once it is ready. */
+export function startZygote(options: ZygoteOptions = {}): Zygote {
+  const identity = options.identity ?? 'caller';
+  if (identity !== 'caller' && identity !== 'root') throw new OptionError("zygote option 'identity'", identity, "expected 'caller' or 'root'");
+  const prepare = (typeof options.prepare === 'string' ? [options.prepare] : options.prepare ?? []).map((p) => {
+    const absolute = path.resolve(options.cwd ?? process.cwd(), p);
+    if (!fs.existsSync(absolute)) throw new OptionError("zygote option 'prepare'", p, 'the module does not exist');
+    return absolute;
+  });
+  const execPath = options.execPath ?? process.execPath;
+  const execArgv = options.execArgv ?? process.execArgv;
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+
+  // Only this user can reach the socket: the directory is mode 700. Sandboxes connect before they
+  // are set up, while they still see the host's /tmp.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-zygote-'));
+  const socketPath = path.join(dir, 'sandboxes.sock');
+  const sandboxes = new Map<string, Sandbox>();
+  const byId = new Map<number, Sandbox>();
+  const server = net.createServer((socket) => accept(socket));
+  server.listen(socketPath);
+
+  function accept(socket: Socket): void {
+    let header = '';
+    socket.on('error', () => {});
+    const onData = (chunk: Buffer) => {
+      const newline = chunk.indexOf(10);
+      header += chunk.toString('utf8', 0, newline < 0 ? chunk.length : newline);
+      if (newline < 0) {
+        if (header.length > 100) socket.destroy();
+        return;
+      }
+      socket.removeListener('data', onData);
+      socket.pause();
+      if (newline + 1 < chunk.length) socket.unshift(chunk.subarray(newline + 1));
+      const [token, role] = header.split(' ');
+      const sandbox = sandboxes.get(token);
+      if (!sandbox || !(SANDBOX_ROLES as readonly string[]).includes(role)) return void socket.destroy();
+      sandbox.attach(role as SandboxRole, socket);
+    };
+    socket.on('data', onData);
+  }
+
+  const config: ZygoteConfig = { socketPath, prepare, callerPid: process.pid, execArgv };
+  const { file, args } = zygoteStage0(identity, [execPath, ...execArgv, '--single-threaded', ZYGOTE_ENTRY]);
+  const zygote: ChildProcess = spawnProcess(file, args, {
+    cwd,
+    env: { ...(options.env ?? process.env), [ZYGOTE_ENV]: JSON.stringify(config) },
+    // stdout and stderr are pipes as the sandboxes' own are (a module the zygote loads may cache
+    // process.stdout, and a sandbox then writes through it); fd 3 is the request channel.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  zygote.stdout!.pipe(process.stdout, { end: false });
+  zygote.stderr!.pipe(process.stderr, { end: false });
+  const channel = (zygote.stdio as unknown as Socket[])[ZYGOTE_FD];
+  channel.on('error', () => {});
+
+  let settleReady!: (error?: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    let settled = false;
+    settleReady = (error) => {
+      if (settled) return;
+      settled = true;
+      if (error) reject(error);
+      else resolve();
+    };
+  });
+  ready.catch(() => {});
+
+  let buffered = '';
+  channel.setEncoding('utf8');
+  channel.on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const message = JSON.parse(buffered.slice(0, newline)) as ZygoteMessage;
+      buffered = buffered.slice(newline + 1);
+      if (message.type === 'ready') settleReady();
+      else if (message.type === 'error') settleReady(new StartError(`the zygote could not start: ${message.message}`));
+      else if (message.type === 'failed') byId.get(message.id)?.failed(message.message);
+      if (message.type === 'forked' || message.type === 'failed') byId.delete(message.id);
+    }
+  });
+
+  const gone = new Promise<void>((resolve) => {
+    const end = (why: string) => {
+      settleReady(new StartError(`the zygote ${why} before it was ready`));
+      // Requests it never answered will not be forked; forked sandboxes die with it (their death signal)
+      // and end through their own connections.
+      for (const sandbox of byId.values()) sandbox.failed(`the zygote ${why}`);
+      byId.clear();
+      resolve();
+    };
+    zygote.once('exit', (code, signal) => end(signal ? `was killed by ${signal}` : `exited with status ${code}`));
+    zygote.once('error', (error) => end(`could not start (${error.message})`));
+  });
+
+  let nextId = 1;
+  let closed = false;
+  const handles = () => [server, zygote, channel, zygote.stdout as Socket, zygote.stderr as Socket];
+  return {
+    ready,
+    get pid() {
+      return zygote.pid;
+    },
+    fork(modulePath, forkArgs = [], forkOptions = {}) {
+      if (typeof modulePath !== 'string' || modulePath.length === 0) throw new OptionError('modulePath', modulePath, 'expected the path of a module to run');
+      if (closed) throw new StartError('the zygote is closed');
+      const { cwd: forkCwd, env, serialization = 'json', silent = false, ...sandboxOptions } = forkOptions;
+      if ('identity' in sandboxOptions) {
+        throw new OptionError("nsbox option 'identity'", (sandboxOptions as SandboxOptions).identity, "is fixed per zygote: pass it to startZygote()");
+      }
+      if (serialization !== 'json' && serialization !== 'advanced') throw new OptionError("option 'serialization'", serialization, "expected 'json' or 'advanced'");
+      const resolved = resolveOptions({ ...sandboxOptions, identity }, configLabel);
+      const workdir = path.resolve(forkCwd ?? cwd);
+      const absolute = path.resolve(workdir, modulePath);
+      resolved.config.expose = [
+        ...resolved.config.expose,
+        ...autoExpose(workdir, execPath, [path.dirname(absolute), moduleScope(absolute), ...prepare.map(moduleScope)]),
+      ];
+      const sandbox = new Sandbox(resolved.config.hostname, serialization, silent, resolved.timeout);
+      const request: ForkRequest = {
+        type: 'fork',
+        id: nextId++,
+        token: crypto.randomBytes(16).toString('hex'),
+        config: resolved.config,
+        module: absolute,
+        args: [...forkArgs],
+        env: Object.fromEntries(Object.entries(env ?? process.env).filter((e): e is [string, string] => e[1] !== undefined)),
+        cwd: workdir,
+        serialization,
+      };
+      sandboxes.set(request.token, sandbox);
+      byId.set(request.id, sandbox);
+      void sandbox.exited.then(() => sandboxes.delete(request.token));
+      if (zygote.exitCode !== null || zygote.signalCode !== null) sandbox.failed('the zygote is gone');
+      else channel.write(`${JSON.stringify(request)}\n`);
+      return sandbox;
+    },
+    async close() {
+      closed = true;
+      const all = [...sandboxes.values()];
+      zygote.kill('SIGKILL');
+      await gone;
+      await Promise.all(all.map((s) => s.exited));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    ref() {
+      for (const handle of handles()) handle.ref?.();
+    },
+    unref() {
+      for (const handle of handles()) handle.unref?.();
+    },
+  };
+}

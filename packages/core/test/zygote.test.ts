@@ -1,0 +1,318 @@
+// A warm zygote forks sandboxes: each one must be as isolated as a sandbox born through stage 0, and
+// no sandbox, nor the zygote, may outlive its caller or change the host.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { spawn as spawnProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { resolveOptions, startZygote, type Zygote, type ZygoteProcess } from '../dist/index.js';
+import { CORE, NOBODY, alive, asNobody, run, waitUntilGone } from './helpers.js';
+
+const CHILD = path.join(CORE, 'test/fixtures/zygote-child.cjs');
+// Only what must stay visible (this checkout, when it lives under /tmp) shows in the private /tmp.
+const VISIBLE_TMP = CORE.startsWith('/tmp/') ? [CORE.split('/')[2]] : [];
+
+interface Seen {
+  pid: number;
+  ppid: number;
+  hostname: string;
+  tmp: string[];
+  nspid: number[];
+  uid: number;
+  capEff: string;
+  argv: string[];
+  env: string | null;
+  cwd: string;
+  random: [number, number, string];
+}
+
+function hostState() {
+  return { mounts: fs.readFileSync('/proc/self/mounts', 'utf8').trim().split('\n').sort(), hostname: os.hostname() };
+}
+
+/** Collects a silent sandbox's output until its streams end. */
+function output(sandbox: ZygoteProcess): Promise<{ stdout: string; stderr: string }> {
+  const collect = (stream: NodeJS.ReadableStream) =>
+    new Promise<string>((resolve) => {
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (d: string) => (text += d));
+      stream.on('end', () => resolve(text));
+    });
+  return Promise.all([collect(sandbox.stdout!), collect(sandbox.stderr!)]).then(([stdout, stderr]) => ({ stdout, stderr }));
+}
+
+function message(sandbox: ZygoteProcess): Promise<unknown> {
+  return new Promise((resolve) => sandbox.once('message', resolve));
+}
+
+const before = hostState();
+let zygote: Zygote;
+
+beforeAll(async () => {
+  zygote = startZygote();
+  await zygote.ready;
+});
+
+afterAll(async () => {
+  const pid = zygote.pid!;
+  await zygote.close();
+  expect(await waitUntilGone([pid])).toEqual([]);
+  expect(hostState()).toEqual(before);
+});
+
+describe('a zygote', () => {
+  test('forks 20 sandboxes, each with its own hostname, PID namespace, empty private /tmp and IPC channel', async () => {
+    const sandboxes = Array.from({ length: 20 }, (_, i) =>
+      zygote.fork(CHILD, ['report', String(i)], { silent: true, hostname: `zygote-${i}`, env: { ...process.env, ZYGOTE_TEST_VALUE: `v${i}` } }),
+    );
+    const outputs = sandboxes.map(output);
+    await Promise.all(sandboxes.map((s) => s.ready));
+    const hostPids = sandboxes.map((s) => s.pid!);
+    // Seen from the host, the file process is two PID namespace levels deep, its inner pid the one it reports.
+    const nspids = hostPids.map((pid) => /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1].trim().split(/\s+/).map(Number));
+    const reports = await Promise.all(
+      sandboxes.map(async (s) => {
+        const reply = message(s);
+        s.send('report');
+        const seen = (await reply) as Seen;
+        const echo = message(s);
+        s.send({ n: seen.argv[1] });
+        expect(await echo).toEqual({ echo: { n: seen.argv[1] } });
+        s.send('bye');
+        return seen;
+      }),
+    );
+    const exits = await Promise.all(sandboxes.map((s) => s.exited));
+    const printed = await Promise.all(outputs);
+    reports.forEach((seen, i) => {
+      expect(seen.hostname).toBe(`zygote-${i}`);
+      expect(seen.ppid).toBe(1);
+      expect(seen.pid).toBeGreaterThan(1);
+      expect(seen.nspid).toEqual([seen.pid]); // its own /proc shows its own namespace only
+      expect(nspids[i]).toEqual([hostPids[i], seen.pid]);
+      expect(seen.tmp).toEqual(VISIBLE_TMP);
+      expect(seen.argv).toEqual(['report', String(i)]);
+      expect(seen.env).toBe(`v${i}`);
+      expect(seen.cwd).toBe(process.cwd());
+      expect(JSON.parse(printed[i].stdout.split('\n')[0])).toEqual(seen);
+      expect(printed[i].stderr).toBe('');
+      expect(exits[i]).toEqual({ code: 0, signal: null, timedOut: false, leftovers: [] });
+    });
+    // Every sandbox's file process has a PID no other sandbox uses (the init's host pid).
+    expect(new Set(reports.map((r) => r.pid)).size).toBe(20);
+    // Randomness is not the zygote's copy: Math.random (also in a new vm context) and randomUUID differ.
+    for (const k of [0, 1, 2]) expect(new Set(reports.map((r) => r.random[k])).size).toBe(20);
+    expect(hostState()).toEqual(before);
+  });
+
+  test("the exit status passes through: process.exit(N), an uncaught exception (printed), the sandbox's SIGKILL", async () => {
+    const exited = zygote.fork(CHILD, ['exit', '42'], { silent: true });
+    const thrown = zygote.fork(CHILD, ['throw'], { silent: true });
+    const [thrownOutput] = await Promise.all([output(thrown), output(exited)]);
+    expect((await exited.exited).code).toBe(42);
+    expect((await thrown.exited).code).toBe(1);
+    expect(thrownOutput.stderr).toMatch(/^Error: thrown in a zygote sandbox\n {4}at /);
+    const idle = zygote.fork(CHILD, ['idle'], { silent: true });
+    await idle.ready;
+    expect(idle.kill('SIGKILL')).toBe(true);
+    expect(await idle.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
+  });
+
+  test('[fault] timeout kills the whole sandbox and says so; kill(signal) signals the file process only', async () => {
+    const slow = zygote.fork(CHILD, ['daemon-idle', '3231'], { silent: true, timeout: 500 });
+    await slow.ready;
+    const started = Date.now();
+    const exit = await slow.exited;
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(exit).toMatchObject({ code: null, signal: 'SIGKILL', timedOut: true });
+    expect(exit.leftovers.map((p) => p.command)).toContain('sleep 3231');
+    expect(await waitUntilGone(exit.leftovers.map((p) => p.hostPid))).toEqual([]);
+    const idle = zygote.fork(CHILD, ['idle'], { silent: true });
+    await idle.ready;
+    expect(idle.kill('SIGTERM')).toBe(true);
+    expect(await idle.exited).toMatchObject({ code: 143, signal: null });
+  });
+
+  test('close() takes down the sandboxes still running', async () => {
+    const other = startZygote();
+    const sandbox = other.fork(CHILD, ['daemon-idle', '3241'], { silent: true });
+    await sandbox.ready;
+    await new Promise((r) => setTimeout(r, 200));
+    const pids = [other.pid!, sandbox.pid!, ...sandbox.processes().map((p) => p.hostPid)];
+    await other.close();
+    expect(await sandbox.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
+    expect(await waitUntilGone(pids)).toEqual([]);
+  });
+
+  test('[fault] a double-forked setsid daemon is listed, then killed with the sandbox', async () => {
+    const sandbox = zygote.fork(CHILD, ['daemon', '3201'], { silent: true });
+    const reported: unknown[] = [];
+    sandbox.on('leftovers', (l) => reported.push(l));
+    const exit = await sandbox.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.leftovers.map((p) => p.command)).toEqual(['sleep 3201']);
+    expect(exit.leftovers[0].pid).toBeGreaterThan(2);
+    expect(reported).toEqual([exit.leftovers]);
+    expect(await waitUntilGone(exit.leftovers.map((p) => p.hostPid))).toEqual([]);
+  });
+
+  test('[fault] destroy() of one sandbox leaves the zygote and the other sandboxes running', async () => {
+    const sandboxes = [0, 1, 2].map(() => zygote.fork(CHILD, ['idle'], { silent: true }));
+    await Promise.all(sandboxes.map((s) => s.ready));
+    const victim = sandboxes[1];
+    const victimPids = [victim.pid!, ...victim.processes().map((p) => p.hostPid)];
+    const exit = await victim.destroy();
+    expect(exit).toMatchObject({ code: null, signal: 'SIGKILL', leftovers: [] });
+    expect(await waitUntilGone(victimPids)).toEqual([]);
+    expect(alive(zygote.pid!)).toBe(true);
+    for (const survivor of [sandboxes[0], sandboxes[2]]) {
+      const reply = message(survivor);
+      survivor.send('still there?');
+      expect(await reply).toEqual({ echo: 'still there?' });
+      expect(alive(survivor.pid!)).toBe(true);
+    }
+    await Promise.all([sandboxes[0].destroy(), sandboxes[2].destroy()]);
+    // And the zygote still forks.
+    const after = zygote.fork(CHILD, ['exit', '0'], { silent: true });
+    expect((await after.exited).code).toBe(0);
+  });
+
+  test("'loopback' gives a forked sandbox a network of its own, with lo up", async () => {
+    const sandbox = zygote.fork(CHILD, ['idle'], { silent: true, network: 'loopback' });
+    await sandbox.ready;
+    const inside = fs.readlinkSync(`/proc/${sandbox.pid}/ns/net`);
+    expect(inside).not.toBe(fs.readlinkSync('/proc/self/ns/net'));
+    expect(fs.readFileSync(`/proc/${sandbox.pid}/net/dev`, 'utf8')).not.toMatch(/^\s*(eth|ens|enp)/m);
+    await sandbox.destroy();
+  });
+
+  test("'advanced' serialization carries Buffers and Maps both ways", async () => {
+    const sandbox = zygote.fork(CHILD, ['idle'], { silent: true, serialization: 'advanced' });
+    const reply = message(sandbox);
+    sandbox.send({ buffer: Buffer.from('hi'), map: new Map([[1, 'one']]) });
+    const echoed = (await reply) as { echo: { buffer: Uint8Array; map: Map<number, string> } };
+    expect(Buffer.from(echoed.echo.buffer).toString()).toBe('hi');
+    expect(echoed.echo.map.get(1)).toBe('one');
+    await sandbox.destroy();
+  });
+
+  test('a prepared module is loaded once, in the zygote, before the first fork', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-zygote-prepare-'));
+    try {
+      const warm = path.join(dir, 'warm.cjs');
+      fs.writeFileSync(warm, 'globalThis.warmedAt = process.pid; module.exports = async () => { globalThis.prepared = "yes"; };\n');
+      const worker = path.join(dir, 'worker.cjs');
+      fs.writeFileSync(worker, 'process.send({ warmedAt: globalThis.warmedAt, prepared: globalThis.prepared, self: process.pid });\n');
+      const prepared = startZygote({ prepare: warm });
+      await prepared.ready;
+      const sandbox = prepared.fork(worker, [], { silent: true });
+      const seen = (await message(sandbox)) as { warmedAt: number; prepared: string; self: number };
+      expect(seen.prepared).toBe('yes');
+      expect(seen.warmedAt).toBe(prepared.pid); // the zygote's pid, seen before it forked
+      expect(seen.self).not.toBe(prepared.pid);
+      expect((await sandbox.exited).code).toBe(0);
+      await prepared.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a prepare module that fails: ready rejects with its error and the zygote is gone', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-zygote-prepare-'));
+    try {
+      const broken = path.join(dir, 'broken.cjs');
+      fs.writeFileSync(broken, 'module.exports = async () => { throw new Error("cannot warm up"); };\n');
+      const failing = startZygote({ prepare: broken });
+      await expect(failing.ready).rejects.toThrow(/the zygote could not start: Error: cannot warm up/);
+      const sandbox = failing.fork(CHILD, ['exit', '0'], { silent: true });
+      await expect(sandbox.ready).rejects.toThrow(/the zygote could not fork a sandbox/);
+      expect(await sandbox.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
+      await failing.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('no process outlives its caller', () => {
+  test('[fault] SIGKILL of the caller leaves no zygote and no sandbox process behind', async () => {
+    const caller = spawnProcess(process.execPath, [path.join(CORE, 'test/fixtures/zygote-caller.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let pids: number[] = [];
+    try {
+      const line = await new Promise<string>((resolve) => readline.createInterface({ input: caller.stdout! }).once('line', resolve));
+      pids = JSON.parse(line) as number[];
+      // the zygote; per sandbox its parent, init and file process; one daemon
+      expect(pids.length).toBeGreaterThanOrEqual(8);
+      expect(pids.every(alive)).toBe(true);
+    } finally {
+      caller.kill('SIGKILL');
+    }
+    expect(await waitUntilGone(pids)).toEqual([]);
+  });
+});
+
+describe("the file process's setup refuses outside fresh namespaces", () => {
+  const config = resolveOptions({ hostname: 'nsbox-must-not-appear' }).config;
+
+  test('in the caller itself, nothing changes', async () => {
+    const r = await run(process.execPath, [path.join(CORE, 'test/fixtures/guard-forked.cjs'), 'here'], { env: { ...process.env, ZYGOTE_GUARD_CONFIG: JSON.stringify(config) } });
+    expect(r.status).toBe(125);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/refusing to set up a sandbox here: expected a child of the sandbox's init in a new PID namespace/);
+    expect(hostState()).toEqual(before);
+  });
+
+  test("in namespaces that are fresh for the caller but the zygote's own", async () => {
+    // unshare makes every namespace new and the fixture the init's child; the fixture then claims its
+    // own namespaces as the zygote's, as a sandbox would that forgot to unshare from a zygote.
+    const r = await run('unshare', ['--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--', 'sh', '-c', `"$0" "$1" own; exit $?`, process.execPath, path.join(CORE, 'test/fixtures/guard-forked.cjs')], {
+      env: { ...process.env, ZYGOTE_GUARD_CONFIG: JSON.stringify(config) },
+    });
+    expect(r.stderr).toMatch(/refusing to set up a sandbox here: the mnt namespace is the zygote's/);
+    expect(r.status).toBe(125);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe(`rootless zygote (uid ${NOBODY})`, () => {
+  let report: Record<string, { ready: string; seen: Seen; code: number; leftovers: string[] }> & {
+    host: { uid: number };
+    callerKilled: { started: number; survivors: number };
+    hostUnchanged: boolean;
+  };
+
+  beforeAll(async () => {
+    const r = await asNobody([process.execPath, path.join(CORE, 'test/fixtures/zygote-rootless.mjs')]);
+    if (r.status !== 0) throw new Error(`the rootless zygote fixture failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
+    report = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  });
+
+  test('the fixture really ran unprivileged', () => {
+    expect(report.host.uid).toBe(NOBODY);
+  });
+
+  test("the default identity keeps the caller's uid with no capabilities, in a sandbox of its own", () => {
+    expect(report.caller.ready).toBe('ok');
+    expect(report.caller.seen).toMatchObject({ uid: NOBODY, capEff: '0000000000000000', ppid: 1, tmp: VISIBLE_TMP });
+    expect(report.caller.seen.hostname).toMatch(/^nsbox-[0-9a-f]{8}$/);
+    expect(report.caller.code).toBe(0);
+  });
+
+  test("identity 'root' is uid 0 inside", () => {
+    expect(report.root.seen.uid).toBe(0);
+    expect(report.root.seen.capEff).not.toBe('0000000000000000');
+  });
+
+  test("'loopback' and leftovers work without privileges", () => {
+    expect(report.loopback).toMatchObject({ ready: 'ok', code: 0 });
+    expect(report.daemon.leftovers).toEqual(['sleep 3221']);
+  });
+
+  test('[fault] SIGKILL of an unprivileged caller leaves nothing running; the host is unchanged', () => {
+    expect(report.callerKilled.started).toBeGreaterThanOrEqual(8);
+    expect(report.callerKilled.survivors).toBe(0);
+    expect(report.hostUnchanged).toBe(true);
+  });
+});
