@@ -261,8 +261,9 @@ function report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleFor
     for (const v of ['nsbox', 'loopback', 'threads', VITEST_NOPREWARM]) compare('vitest', count, kind, v, 'forks');
   }
   for (const [count, kind] of SUITES) {
-    for (const v of ['nsbox', 'fresh']) compare('jest', count, kind, v, 'default');
+    for (const v of ['nsbox', 'nsboxfresh', 'fresh']) compare('jest', count, kind, v, 'default');
     compare('jest', count, kind, 'nsbox', 'fresh');
+    compare('jest', count, kind, 'nsbox', 'nsboxfresh');
   }
 
   const s = (name) => median(singleRuns[name] ?? []);
@@ -308,7 +309,7 @@ function report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleFor
   md.push('## Settings', '');
   md.push(`- ${ROUNDS} round(s), variants interleaved round by round (order rotated every round); medians over rounds. Peak RSS: the sum of RSS over the variant's whole process tree, sampled from /proc every ~20 ms; median of the per-round peaks.`);
   md.push(`- Vitest ${info.vitest} (\`node e2e/vitest4/node_modules/vitest/vitest.mjs run --config ...\`), \`globals: true\`, ESM \`.js\` files; its own default maxWorkers (availableParallelism - 1, at least 1 = ${Math.max(os.availableParallelism() - 1, 1)} here) and \`isolate: true\` (a fresh worker per file). Variants: \`forks\`, \`threads\` (stock pools), \`nsbox\` (\`pool: nsbox()\`, default options${vitestVariants.includes(VITEST_NOPREWARM) ? ": the pool boots the next file's sandbox while a file runs" : ''}), \`loopback\` (\`nsbox({ network: 'loopback' })\`)${vitestVariants.includes(VITEST_NOPREWARM) ? ", \`noprewarm\` (\`nsbox({ prewarm: false })\`: the sandbox's own cost, nothing booted ahead)" : ''}.`);
-  md.push(`- Jest ${info.jest} (\`node e2e/suite/node_modules/jest/bin/jest.js --config ...\`), \`.test.cjs\` files. \`default\`: stock defaults (maxWorkers = ${Math.max(os.availableParallelism() - 1, 1)} here, so Jest's in-band heuristic runs every file in the Jest process itself). \`fresh\`: stock with \`workerIdleMemoryLimit: 0\` (jest-worker restarts the worker process after every file, and a memory limit turns the in-band heuristic off). \`nsbox\`: \`preset: 'jest-environment-nsbox'\` (one sandbox per file, maxWorkers slots, the next sandbox booted while a file runs).`);
+  md.push(`- Jest ${info.jest} (\`node e2e/suite/node_modules/jest/bin/jest.js --config ...\`), \`.test.cjs\` files. \`default\`: stock defaults (maxWorkers = ${Math.max(os.availableParallelism() - 1, 1)} here, so Jest's in-band heuristic runs every file in the Jest process itself). \`fresh\`: stock with \`workerIdleMemoryLimit: 0\` (jest-worker restarts the worker process after every file, and a memory limit turns the in-band heuristic off). \`nsbox\`: \`preset: 'jest-environment-nsbox'\` (one sandbox per file forked from a warm zygote, maxWorkers slots, the next sandbox forked while a file runs). \`nsboxfresh\`: the same with \`mode: 'fresh'\` (every file's sandbox starts Node).`);
   md.push(`- Suites: trivial = one \`expect(1).toBe(1)\`; realistic = node imports, ${loops} loop iterations (~100 ms of CPU, calibrated at start), a file written, read and removed in os.tmpdir(), one \`execFileSync('true')\`.`);
   md.push(`- Single sandbox: ${REPS} repetitions per round per variant, interleaved one by one, timed (spawn to exit) from a fresh Node process per round (bench/lib/single-round.mjs: a spawn costs more from a bigger process); medians over all repetitions.`, '');
 

@@ -57,7 +57,7 @@ function writeFiles(dir, count, kind, loops, { esm, ext }) {
 export const VITEST_VARIANTS = ['forks', 'threads', 'nsbox', 'loopback'];
 /** Only when the pool has the option: the sandbox cost alone, without booting the next one ahead. */
 export const VITEST_NOPREWARM = 'noprewarm';
-export const JEST_VARIANTS = ['default', 'fresh', 'nsbox'];
+export const JEST_VARIANTS = ['default', 'fresh', 'nsbox', 'nsboxfresh'];
 
 /** Writes one Vitest suite (ESM, globals) and a config per variant; returns { variant: configPath }. */
 export function generateVitestSuite(work, count, kind, loops, variants = VITEST_VARIANTS) {
@@ -96,6 +96,7 @@ export function generateJestSuite(work, count, kind, loops) {
     // special case), and any workerIdleMemoryLimit also turns the in-band heuristic off.
     fresh: { workerIdleMemoryLimit: 0 },
     nsbox: { preset: 'jest-environment-nsbox' },
+    nsboxfresh: { preset: 'jest-environment-nsbox', testEnvironmentOptions: { nsbox: { mode: 'fresh' } } },
   };
   const configs = {};
   for (const variant of JEST_VARIANTS) {

@@ -34,7 +34,7 @@ describe('bench/run.mjs', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const kind of ['trivial', 'realistic']) {
       for (const pair of ['nsbox/forks', 'loopback/forks', 'threads/forks']) expect(r.stdout).toMatch(new RegExp(`^vitest 2 ${kind}: ${pair} = ${ratio}`, 'm'));
-      for (const pair of ['nsbox/default', 'fresh/default', 'nsbox/fresh']) expect(r.stdout).toMatch(new RegExp(`^jest 2 ${kind}: ${pair} = ${ratio}`, 'm'));
+      for (const pair of ['nsbox/default', 'nsboxfresh/default', 'fresh/default', 'nsbox/fresh', 'nsbox/nsboxfresh']) expect(r.stdout).toMatch(new RegExp(`^jest 2 ${kind}: ${pair} = ${ratio}`, 'm'));
     }
     expect(r.stdout).toMatch(new RegExp(`^single sandbox, API: nsbox spawn true / plain spawn true = ${ratio}`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^single sandbox, CLI: nsbox run -- node -e 0 / plain spawn node -e 0 = ${ratio}`, 'm'));

@@ -43,8 +43,9 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())));
 }
 
+/** Called by jest-worker in the sandbox; in zygote mode the zygote already did it, and the fork inherited the result. */
 export function setup(data: SetupData): Promise<void> {
-  prepared = prepare(data);
+  prepared ??= prepare(data);
   return prepared;
 }
 

@@ -13,7 +13,16 @@ export interface SetupData {
   compileCache: string;
   /** onUnsupported: 'warn' on a host without sandboxes: the environment is told it may run unsandboxed. */
   unsandboxed: boolean;
+  /**
+   * Zygote mode: files of this run to put through each configured transformer once in the zygote, so
+   * that transformers' own per-process state (ts-jest's language service, Babel's config) is built
+   * once and every forked file inherits it.
+   */
+  warm?: { files: string[]; coverage: boolean; globalConfig: unknown };
 }
+
+/** Carries SetupData into the zygote's prepare module (zygote-prepare.ts). */
+export const ZYGOTE_SETUP_ENV = 'NSBOX_JEST_ZYGOTE_SETUP';
 
 /** jest-worker's message tags (the same in Jest 29 and 30). */
 export const CHILD_MESSAGE_INITIALIZE = 0;

@@ -7,14 +7,22 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Config } from '@jest/types';
 import type { Test, TestEvents, TestRunnerContext, TestRunnerOptions, TestWatcher } from 'jest-runner';
-import type { Leftover, SandboxOptions, UnsupportedHostError } from 'nsbox';
+import type { Leftover, SandboxOptions, UnsupportedHostError, Zygote } from 'nsbox';
 import { JestWorkerClient, stockWorker, type StockWorker } from './worker-client.js';
-import type { SetupData } from './protocol.js';
+import { ZYGOTE_SETUP_ENV, type SetupData } from './protocol.js';
 
 type Nsbox = typeof import('nsbox');
 type Listener = (args: any) => unknown;
 
 const CHILD = path.join(__dirname, 'child.js');
+const ZYGOTE_PREPARE = path.join(__dirname, 'zygote-prepare.js');
+
+/**
+ * 'zygote' (default): every file's sandbox is forked from a warm process that loaded Jest, the
+ * project's resolver and its transformers once per run. 'fresh': every file's sandbox starts Node.
+ */
+export type Mode = 'zygote' | 'fresh';
+const MODES: readonly Mode[] = ['zygote', 'fresh'];
 
 /** The jest-runner that the running Jest itself uses, so the sandbox runs the same copy. */
 function jestRunnerEntry(rootDir: string): string {
@@ -23,7 +31,7 @@ function jestRunnerEntry(rootDir: string): string {
   return createRequire(from).resolve('jest-runner');
 }
 
-type NsboxConfig = SandboxOptions & { onUnsupported?: unknown };
+type NsboxConfig = SandboxOptions & { onUnsupported?: unknown; mode?: unknown };
 const label = (option: string) => `testEnvironmentOptions.nsbox.${option}`;
 
 function nsboxConfigOf(config: Config.ProjectConfig): NsboxConfig {
@@ -32,8 +40,14 @@ function nsboxConfigOf(config: Config.ProjectConfig): NsboxConfig {
 
 /** The sandbox's options; the per-file timeout is the runner's, counted from the file's start. */
 function optionsOf(config: Config.ProjectConfig): SandboxOptions {
-  const { onUnsupported: _policy, timeout: _timeout, ...options } = nsboxConfigOf(config);
+  const { onUnsupported: _policy, timeout: _timeout, mode: _mode, ...options } = nsboxConfigOf(config);
   return options;
+}
+
+function modeOf(config: Config.ProjectConfig, OptionError: typeof import('nsbox').OptionError): Mode {
+  const mode = nsboxConfigOf(config).mode ?? 'zygote';
+  if (!MODES.includes(mode as Mode)) throw new OptionError(label('mode'), mode, `expected ${MODES.map((m) => `'${m}'`).join(' or ')}`);
+  return mode as Mode;
 }
 
 function describeExit(code: number | null, signal: string | null): string {
@@ -57,6 +71,7 @@ export default class NsboxTestRunner {
   private diagnosis: Promise<UnsupportedHostError> | undefined;
   private teardowns: Promise<unknown>[] = [];
   private unsandboxed = false;
+  private zygoteWarned = false;
 
   constructor(
     private readonly globalConfig: Config.GlobalConfig,
@@ -80,6 +95,7 @@ export default class NsboxTestRunner {
     for (const test of tests) {
       nsbox.resolveOptions({ ...optionsOf(test.context.config), timeout: nsboxConfigOf(test.context.config).timeout }, label);
       nsbox.resolveOnUnsupported(nsboxConfigOf(test.context.config).onUnsupported, label('onUnsupported'));
+      modeOf(test.context.config, nsbox.OptionError);
     }
     const runId = crypto.randomBytes(6).toString('hex');
     const resolverFiles = this.writeResolvers(tests, runId);
@@ -90,7 +106,8 @@ export default class NsboxTestRunner {
     void options.serial;
     const slots = this.globalConfig.runInBand ? 1 : Math.max(1, this.globalConfig.maxWorkers);
     const queue = [...tests];
-    const spares = new Map<number, { sandbox: JestWorkerClient; configId: string }>();
+    const spares = new Map<number, { sandbox: Booted; configId: string }>();
+    type Booted = ReturnType<typeof boot>;
 
     const preload = this.preloadList(entry);
     const stock = stockWorker(entry);
@@ -105,23 +122,79 @@ export default class NsboxTestRunner {
         unsandboxed,
       };
     };
-    const boot = (test: Test, slot: number): JestWorkerClient => {
+    const exposed = (config: Config.ProjectConfig) => [
+      ...(optionsOf(config).expose ?? []),
+      config.rootDir,
+      config.cacheDirectory,
+      path.dirname(entry),
+      path.dirname(resolverFiles.get(config.id)!),
+    ];
+
+    // Zygote mode: one warm zygote per project config for this run (a watch-mode rerun gets new ones,
+    // so a changed transformer or config is never served from an old process).
+    const zygotes = new Map<string, { zygote: Zygote; failure: Promise<Error | undefined> }>();
+    const zygoteFor = (test: Test) => {
       const config = test.context.config;
-      fs.mkdirSync(config.cacheDirectory, { recursive: true });
-      const sandbox = nsbox.fork(stock.entry, [], {
-        ...optionsOf(config),
-        expose: [...(optionsOf(config).expose ?? []), config.rootDir, config.cacheDirectory, path.dirname(entry), path.dirname(resolverFiles.get(config.id)!)],
-        ...stock.forkOptions(slot),
-        loads: [CHILD],
-      });
-      return new JestWorkerClient(sandbox, CHILD, setupData(test, false), stock);
+      let entryFor = zygotes.get(config.id);
+      if (!entryFor) {
+        const warmFiles = config.transform.flatMap(([pattern]) => tests.find((t) => t.context.config.id === config.id && new RegExp(pattern).test(t.path))?.path ?? []);
+        const data: SetupData = {
+          ...setupData(test, false),
+          warm: {
+            files: [...new Set(warmFiles)],
+            coverage: this.globalConfig.collectCoverage && this.globalConfig.coverageProvider === 'babel',
+            globalConfig: this.globalConfig,
+          },
+        };
+        const zygote = nsbox.startZygote({
+          prepare: ZYGOTE_PREPARE,
+          identity: optionsOf(config).identity,
+          execArgv: stock.forkOptions(0).execArgv,
+          cwd: process.cwd(),
+          env: { ...process.env, [ZYGOTE_SETUP_ENV]: JSON.stringify(data) },
+        });
+        const failure = zygote.ready.then(
+          () => undefined,
+          (error: Error) => {
+            if (!this.zygoteWarned) {
+              this.zygoteWarned = true;
+              process.stderr.write(
+                `[nsbox] the warm zygote could not start, so every file starts Node in a fresh sandbox instead (slower): ${error.message.split('\n')[0]}\n` +
+                  `[nsbox] set testEnvironmentOptions.nsbox.mode: 'fresh' to choose that mode and silence this line\n`,
+              );
+            }
+            return error;
+          },
+        );
+        entryFor = { zygote, failure };
+        zygotes.set(config.id, entryFor);
+      }
+      return entryFor;
     };
 
-    const takeSandbox = (test: Test, slot: number): JestWorkerClient => {
+    const bootFresh = (test: Test, slot: number): JestWorkerClient => {
+      const config = test.context.config;
+      fs.mkdirSync(config.cacheDirectory, { recursive: true });
+      const process_ = nsbox.fork(stock.entry, [], { ...optionsOf(config), expose: exposed(config), ...stock.forkOptions(slot), loads: [CHILD] });
+      return new JestWorkerClient(process_, CHILD, setupData(test, false), stock);
+    };
+
+    /** Boots the file's sandbox: forked from the project's zygote, or (fresh mode, or no zygote) a new Node. */
+    const boot = (test: Test, slot: number): { client: JestWorkerClient; zygote?: Promise<Error | undefined> } => {
+      const config = test.context.config;
+      if (modeOf(config, nsbox.OptionError) === 'fresh') return { client: bootFresh(test, slot) };
+      const { zygote, failure } = zygoteFor(test);
+      const { identity: _identity, ...options } = optionsOf(config);
+      const { execArgv: _execArgv, stdio: _stdio, ...fork } = stock.forkOptions(slot);
+      const process_ = zygote.fork(stock.entry, [], { ...options, expose: exposed(config), ...fork, silent: true });
+      return { client: new JestWorkerClient(process_, CHILD, setupData(test, false), stock), zygote: failure };
+    };
+
+    const takeSandbox = (test: Test, slot: number): Booted => {
       const spare = spares.get(slot);
       spares.delete(slot);
       if (spare && spare.configId === test.context.config.id) return spare.sandbox;
-      if (spare) void spare.sandbox.process.destroy();
+      if (spare) void spare.sandbox.client.process.destroy();
       return boot(test, slot);
     };
 
@@ -143,16 +216,21 @@ export default class NsboxTestRunner {
     };
 
     const runOne = async (test: Test, slot: number): Promise<void> => {
-      const sandbox = this.unsandboxed ? undefined : takeSandbox(test, slot);
-      // Boot the next file's sandbox while this one runs: Jest's start-up in a fresh process is the cost.
-      if (sandbox) prepareNext(slot);
+      const booted = this.unsandboxed ? undefined : takeSandbox(test, slot);
+      // Boot the next file's sandbox while this one runs.
+      if (booted) prepareNext(slot);
       await this.emit('test-file-start', [test]);
       try {
-        let child = sandbox ?? this.startUnsandboxed(nsbox, stock, slot, setupData(test, true));
-        if (sandbox) {
-          const failure = await sandbox.process.ready.then(() => undefined, (error: Error) => error);
+        let child = booted?.client ?? this.startUnsandboxed(nsbox, stock, slot, setupData(test, true));
+        if (booted) {
+          let failure = await child.process.ready.then(() => undefined, (error: Error) => error);
+          if (failure && booted.zygote && (await booted.zygote)) {
+            // The zygote itself could not start (said once): this file gets a fresh sandbox.
+            child = bootFresh(test, slot);
+            failure = await child.process.ready.then(() => undefined, (error: Error) => error);
+          }
           if (failure) {
-            void sandbox.process.destroy();
+            void child.process.destroy();
             child = await unsupported(test, slot, failure);
           }
         }
@@ -174,8 +252,9 @@ export default class NsboxTestRunner {
     try {
       await Promise.all(Array.from({ length: Math.min(slots, tests.length) }, (_, i) => worker(i + 1)));
     } finally {
-      await Promise.all([...spares.values()].map((spare) => spare.sandbox.process.destroy()));
+      await Promise.all([...spares.values()].map((spare) => spare.sandbox.client.process.destroy()));
       await Promise.all(this.teardowns.splice(0));
+      await Promise.all([...zygotes.values()].map(({ zygote }) => zygote.close()));
       for (const file of resolverFiles.values()) fs.rmSync(file, { force: true });
     }
   }

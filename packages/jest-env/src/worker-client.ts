@@ -4,7 +4,7 @@
 // execArgv without --inspect/--debug, the same env additions (JEST_WORKER_ID, FORCE_COLOR) and stdio.
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import type { ForkOptions, SandboxProcess } from 'nsbox';
+import type { ForkOptions, SandboxProcess, ZygoteProcess } from 'nsbox';
 import {
   CHILD_MESSAGE_CALL,
   CHILD_MESSAGE_CALL_SETUP,
@@ -61,6 +61,9 @@ export function stockWorker(jestRunnerEntry: string): StockWorker {
 
 type Reply = [number, ...unknown[]];
 
+/** A sandbox booted by the core's fork() (fresh mode) or forked from a warm zygote. */
+export type WorkerProcess = SandboxProcess | ZygoteProcess;
+
 /**
  * One sandboxed jest-worker child. Its setup (the module loading ahead of the file) starts at once; its
  * answer is kept, since it may come before anyone waits for it.
@@ -71,7 +74,7 @@ export class JestWorkerClient {
   private pending: { resolve(result: unknown): void; reject(error: Error): void } | undefined;
 
   constructor(
-    readonly process: SandboxProcess,
+    readonly process: WorkerProcess,
     module: string,
     setup: SetupData,
     private readonly stock: StockWorker,
