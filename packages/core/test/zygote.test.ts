@@ -114,6 +114,9 @@ describe('a zygote', () => {
     expect((await exited.exited).code).toBe(42);
     expect((await thrown.exited).code).toBe(1);
     expect(thrownOutput.stderr).toMatch(/^Error: thrown in a zygote sandbox\n {4}at /);
+    // A natural end after full GCs (Node's end-of-loop wait for worker tasks would hang in a fork).
+    const allocating = zygote.fork(CHILD, ['alloc'], { silent: true, timeout: 20_000 });
+    expect(await allocating.exited).toMatchObject({ code: 0, timedOut: false });
     const idle = zygote.fork(CHILD, ['idle'], { silent: true });
     await idle.ready;
     expect(idle.kill('SIGKILL')).toBe(true);

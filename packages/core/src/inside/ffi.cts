@@ -102,6 +102,16 @@ export function uvLoopFork(): number {
   return node.uv_loop_fork(node.uv_default_loop());
 }
 
+/**
+ * What keeps the default loop alive, as uv_loop_alive() counts it: active ref'd handles and requests
+ * (uv_loop_t: void *data; unsigned active_handles at 8; a queue; active_reqs.count at 32).
+ */
+export function loopActivity(): { handles: number; requests: number } {
+  node ??= bindNode();
+  const loop = node.uv_default_loop();
+  return { handles: koffi.decode(loop, 8, 'uint32') as number, requests: koffi.decode(loop, 32, 'uint32') as number };
+}
+
 /** Ends a forked process at once: Node's own teardown (process.exit, the end of the loop) crashes or hangs in a forked child. */
 export function exitNow(status: number): never {
   sys()._exit(status);

@@ -6,7 +6,7 @@ import fs = require('node:fs');
 import util = require('node:util');
 import { setUp } from './enter.cjs';
 import { blockingStdio } from './stdio.cjs';
-import { exitNow, sys, uvLoopFork } from './ffi.cjs';
+import { exitNow, loopActivity, sys, uvLoopFork } from './ffi.cjs';
 import { reseedRandomness } from './random.cjs';
 import type { SandboxFds, ZygoteSelf } from './sandbox-fork.cjs';
 import type { ForkRequest } from '../protocol.cjs';
@@ -33,8 +33,9 @@ function takeRequest(request: ForkRequest, execArgv: string[]): void {
   process.argv = [process.execPath, request.module, ...request.args];
   process.execArgv = [...execArgv];
   try {
-    // What `ps` and nsbox's leftover lists show; the kernel keeps it within the zygote's own command line.
-    process.title = `node ${request.module}`;
+    // As a process started with child_process.fork shows it (its argv[0], the Node binary); `ps` shows
+    // the same, within the zygote's own command line's length.
+    process.title = process.execPath;
   } catch {
     // cosmetic only
   }
@@ -76,6 +77,34 @@ function exitThroughExitEvent(): void {
 }
 
 /**
+ * Node 20's V8 posts work for the platform's worker threads during a full GC even with
+ * --single-threaded (the parallel clearing of weak references); a forked process has no such threads,
+ * so the wait for them that Node does when the event loop runs empty would last forever. So the loop
+ * never runs empty: this timer keeps it alive and recognizes the natural end itself (nothing else
+ * keeps the process alive), then does what Node does there: 'beforeExit', and unless that scheduled
+ * more work, 'exit' (which ends in _exit).
+ */
+const IDLE_POLL_MS = 20;
+
+function endWhenIdle(): void {
+  // The keep-alive is one ref'd handle of its own (a MessagePort with a listener); the poll is an
+  // unref'd timer, so it counts for nothing. Idle: nothing but the keep-alive is active.
+  const { port1 } = new (require('node:worker_threads') as typeof import('node:worker_threads')).MessageChannel();
+  port1.on('message', () => {});
+  const idle = () => {
+    const { handles, requests } = loopActivity();
+    return handles <= 1 && requests === 0;
+  };
+  setInterval(() => {
+    if (!idle()) return;
+    process.emit('beforeExit', Number(process.exitCode ?? 0));
+    setImmediate(() => {
+      if (idle()) process.emit('exit', Number(process.exitCode ?? 0));
+    }).unref();
+  }, IDLE_POLL_MS).unref();
+}
+
+/**
  * Turns the forked copy of the zygote into the sandbox's file process, inside its namespaces. Returns
  * when the module may run; on a setup failure the host is told and the process exits with 125.
  */
@@ -88,6 +117,7 @@ export function becomeFileProcess(request: ForkRequest, fds: SandboxFds, zygote:
   exitThroughExitEvent();
   setUp(request.config, fds.control, exitNow, zygote.namespaces, () => process.chdir(request.cwd));
   blockingStdio();
+  endWhenIdle();
   // As Node does for a child started with an IPC channel on fd 3 (NODE_CHANNEL_FD): process.send and 'message'.
   (require('node:child_process') as { _forkChild(fd: number, serialization: string): void })._forkChild(3, request.serialization);
 }
