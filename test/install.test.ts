@@ -126,6 +126,20 @@ test('runs in its own sandbox', () => {
 });
 `;
 
+const NODE_TEST = `const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+test('runs in the sandbox of nsbox run', () => {
+  fs.writeFileSync('/tmp/nsbox-install-check', 'written inside');
+  const seen = { hostname: os.hostname(), ppid: -1, tmp: fs.readdirSync('/tmp') };
+  fs.writeFileSync(path.join(__dirname, '..', 'seen-node-test.json'), JSON.stringify(seen));
+  assert.match(os.hostname(), /^nsbox-/);
+});
+`;
+
 /** A fresh project that uses the three tarballs, as a user's would after \`npm install -D ...\`. */
 function makeProject(manager: string): string {
   const dir = path.join(work, manager);
@@ -164,6 +178,11 @@ function makeProject(manager: string): string {
     "import { defineConfig } from 'vitest/config';\nimport nsbox from 'vitest-pool-nsbox';\n\nexport default defineConfig({ test: { pool: nsbox(), include: ['vitest/**/*.test.mjs'] } });\n",
   );
   fs.writeFileSync(path.join(dir, 'jest', 'sandbox.test.js'), JEST_TEST);
+  // A runner without an adapter (node:test), run whole under \`npx nsbox run -- npm test\`.
+  manifest.scripts = { test: 'node --test node-test/sandbox.test.js' };
+  fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  fs.mkdirSync(path.join(dir, 'node-test'));
+  fs.writeFileSync(path.join(dir, 'node-test', 'sandbox.test.js'), NODE_TEST);
   fs.writeFileSync(path.join(dir, 'vitest', 'sandbox.test.mjs'), VITEST_TEST);
   return dir;
 }
@@ -182,7 +201,7 @@ function checkSeen(dir: string, runner: string): void {
   const seen = JSON.parse(fs.readFileSync(path.join(dir, `seen-${runner}.json`), 'utf8'));
   expect(seen.hostname).toMatch(/^nsbox-[0-9a-f]+$/);
   expect(seen.hostname).not.toBe(os.hostname());
-  expect(seen.ppid).toBe(1);
+  if (runner !== 'node-test') expect(seen.ppid).toBe(1); // the runner's worker is the init's child
   expect(seen.tmp).toContain('nsbox-install-check');
   expect(fs.existsSync('/tmp/nsbox-install-check')).toBe(false);
 }
@@ -225,6 +244,17 @@ for (const manager of Object.keys(INSTALL)) {
       expect(output).toMatch(/Tests\s+1 passed \(1\)/);
       checkSeen(dir, 'vitest');
     });
+
+    if (manager === 'npm') {
+      it('npx nsbox run -- npm test: a runner without an adapter (node:test) runs in one sandbox', { timeout: 120_000 }, async () => {
+        expect(dir, 'the install failed').toBeDefined();
+        const command = 'npx nsbox run -- npm test';
+        expect(fs.readFileSync(path.join(REPO, 'README.md'), 'utf8')).toContain(command);
+        const output = await must(command, dir);
+        expect(output).toMatch(/^# pass 1$/m);
+        checkSeen(dir, 'node-test');
+      });
+    }
 
     it('npx nsbox doctor: says sandboxes can be created', { timeout: 120_000 }, async () => {
       expect(dir, 'the install failed').toBeDefined();
