@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // The repo's own suite. Every test drives real namespaces through the built packages.
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'e2e/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'e2e/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
