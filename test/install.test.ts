@@ -27,7 +27,7 @@ interface Pack {
 /** What a user needs from each package, besides package.json, README.md and LICENSE. */
 const NEEDED: Record<string, string[]> = {
   nsbox: ['bin/nsbox.js', 'dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/inside/preload.cjs', 'dist/inside/contain.cjs'],
-  'jest-environment-nsbox': ['jest-preset.js', 'build/environment.js', 'build/runner.js', 'build/child.js', 'build/environment.d.ts'],
+  'jest-environment-nsbox': ['jest-preset.js', 'build/environment.js', 'build/runner.js', 'build/child.js', 'build/zygote-prepare.js', 'warm/zygote-warm-up.js', 'build/environment.d.ts'],
   'vitest-pool-nsbox': ['dist/index.js', 'dist/worker.js', 'dist/index.d.ts'],
 };
 

@@ -38,7 +38,7 @@ async function warmTransformers(data: SetupData): Promise<void> {
   }
 }
 
-const WARM_TEST = path.join(__dirname, '..', 'warm', 'warm.test.js');
+const WARM_TEST = path.join(__dirname, '..', 'warm', 'zygote-warm-up.js');
 
 /**
  * Runs nsbox's own trivial test file through jest-runner's test worker, twice: V8 compiles functions
