@@ -77,17 +77,19 @@ describe.each(jests)('$name: stock workers and nsbox see the same process', ({ b
   beforeAll(async () => {
     const colored = ['--color=true', '--coverage', '--testPathIgnorePatterns', 'nocolor'];
     runs.stock = await jest('jest.config.cjs', colored);
-    runs.nsbox = await jest('jest.nsbox.config.cjs', colored);
+    runs.nsbox = await jest('jest.nsbox-fresh.config.cjs', colored);
+    runs.zygote = await jest('jest.nsbox.config.cjs', colored);
     runs.stockPlain = await jest('jest.config.cjs', ['--no-color', '(nocolor|argv)']);
-    runs.nsboxPlain = await jest('jest.nsbox.config.cjs', ['--no-color', '(nocolor|argv)']);
+    runs.nsboxPlain = await jest('jest.nsbox-fresh.config.cjs', ['--no-color', '(nocolor|argv)']);
+    runs.zygotePlain = await jest('jest.nsbox.config.cjs', ['--no-color', '(nocolor|argv)']);
   }, 240_000);
 
   test('every file passes under both: CLI argv parsing, Node subcommands, native ESM, ts-jest, babel coverage, colored snapshots', () => {
-    for (const { result } of [runs.stock, runs.nsbox]) {
+    for (const { result } of [runs.stock, runs.nsbox, runs.zygote]) {
       expect(plain(result.stderr)).toMatch(/Tests:\s+8 passed, 8 total\nSnapshots:\s+1 passed, 1 total/);
       expect(result.status).toBe(0);
     }
-    for (const { result } of [runs.stockPlain, runs.nsboxPlain]) {
+    for (const { result } of [runs.stockPlain, runs.nsboxPlain, runs.zygotePlain]) {
       expect(result.stderr).toMatch(/Tests:\s+2 passed, 2 total\nSnapshots:\s+1 passed, 1 total/);
       expect(result.status).toBe(0);
     }
@@ -106,9 +108,21 @@ describe.each(jests)('$name: stock workers and nsbox see the same process', ({ b
     expect(stock.env.FORCE_COLOR).toBe('1');
   });
 
+  test.each(['argv', 'spawn', 'esm', 'typescript', 'color'])(
+    "%s, zygote mode (the default): the same, except that stdin is /dev/null and fds Node opens late may be numbered differently",
+    (name) => {
+      const stock = comparable(runs.stock.records.get(name)!, JEST_SLOT);
+      const forked = comparable(runs.zygote.records.get(name)!, JEST_SLOT);
+      const kinds = (record: Record) => record.fds.filter((fd) => !fd.startsWith('0:')).map((fd) => fd.replace(/^\d+:/, '')).sort();
+      expect({ ...forked, fds: kinds(forked) }).toEqual({ ...stock, fds: kinds(stock) });
+      expect(forked.fds[0]).toBe('0:/dev/null');
+    },
+  );
+
   test('--no-color: the same environment, no FORCE_COLOR', () => {
     const stock = comparable(runs.stockPlain.records.get('nocolor')!, JEST_SLOT);
     expect(comparable(runs.nsboxPlain.records.get('nocolor')!, JEST_SLOT)).toEqual(stock);
+    expect(comparable(runs.zygotePlain.records.get('nocolor')!, JEST_SLOT).env).toEqual(stock.env);
     expect(stock.env.FORCE_COLOR).toBeUndefined();
   });
 
@@ -116,12 +130,14 @@ describe.each(jests)('$name: stock workers and nsbox see the same process', ({ b
     const table = (run: Run) => run.result.stdout.split('\n').filter((l) => l.includes('math.cjs'));
     expect(table(runs.stock)).toHaveLength(1);
     expect(table(runs.nsbox)).toEqual(table(runs.stock));
+    expect(table(runs.zygote)).toEqual(table(runs.stock));
   });
 
   test('[fault] 2 x 5 MB written to stdout: every line and both end markers arrive', () => {
     for (const name of ['a', 'b']) {
       expect(outputComplete(runs.stock.result.stdout, name)).toEqual({ lines: OUTPUT_LINES, end: true });
       expect(outputComplete(runs.nsbox.result.stdout, name)).toEqual({ lines: OUTPUT_LINES, end: true });
+      expect(outputComplete(runs.zygote.result.stdout, name)).toEqual({ lines: OUTPUT_LINES, end: true });
     }
   });
 });
