@@ -84,4 +84,11 @@ describe('every adapter option with a bad value is one clear error', () => {
     expect(r.stderr).toContain(`OptionError: invalid testEnvironmentOptions.nsbox.${name} ${message}`);
     expect(r.stderr).not.toMatch(/\n\s+at .*nsbox/);
   });
+
+  test('[input] jest-environment-nsbox: mode', async () => {
+    const r = await run(process.execPath, [JEST, 'snapshot', `--testEnvironmentOptions=${JSON.stringify({ nsbox: { mode: 'warm' } })}`], { cwd: SUITE, env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("OptionError: invalid testEnvironmentOptions.nsbox.mode 'warm': expected 'zygote' or 'fresh'");
+    expect(r.stderr).not.toMatch(/\n\s+at .*nsbox/);
+  });
 });
