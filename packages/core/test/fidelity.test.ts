@@ -2,6 +2,8 @@
 // what nsbox isolates on purpose; and every byte it writes reaches the caller, however it ends.
 import { describe, expect, test } from 'vitest';
 import { fork as plainFork, spawn as plainSpawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fork, spawn } from '../dist/index.js';
 import { CORE, nsbox } from './helpers.js';
@@ -57,6 +59,19 @@ describe('fork() and spawn() leave no trace of nsbox in the process', () => {
     expect(sandboxed.env.NODE_OPTIONS).toBeUndefined();
     expect(sandboxed.env.PWD).toBeUndefined();
   });
+});
+
+test("a `node` on PATH that is a package manager's shim (a script running the real Node) still runs in the sandbox", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-shim-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'node'), `#!/bin/sh\n${JSON.stringify(process.execPath)} "$@"\nexit $?\n`, { mode: 0o755 });
+    const r = await nsbox(['run', '--expose', dir, '--', 'node', '-e', 'console.log(require("os").hostname().startsWith("nsbox-"))'], {
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+    });
+    expect(r).toMatchObject({ status: 0, stdout: 'true\n' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('[fault] nothing written is lost when the process ends abruptly', () => {
