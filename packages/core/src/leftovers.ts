@@ -91,3 +91,14 @@ export function sandboxProcesses(stage0Pid: number): Leftover[] {
   if (init === undefined) return [];
   return descendantsOf(init).map(describeProcess).filter((p): p is Leftover => p !== undefined);
 }
+
+/** Sends `signal` to one process; false if there is none (any more). */
+export function signalProcess(pid: number | undefined, signal: NodeJS.Signals | number): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -11,7 +11,8 @@ import { OptionError, SetupError, StartError } from './errors.cjs';
 import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, SETUP_FD, parseControlLine, type ControlMessage } from './protocol.cjs';
 import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } from './options.js';
 import { stage0 } from './stage0.js';
-import { sandboxProcesses, commandOf, type Leftover } from './leftovers.js';
+import { which } from './which.cjs';
+import { sandboxProcesses, commandOf, signalProcess, type Leftover } from './leftovers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PRELOAD = path.join(here, 'inside', 'preload.cjs');
@@ -235,14 +236,7 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
 
   child.kill = (signal: NodeJS.Signals | number = 'SIGTERM') => {
     if (signal === 'SIGKILL' || signal === 9) return stage0Kill('SIGKILL');
-    const target = mainPid();
-    if (target === undefined) return false;
-    try {
-      process.kill(target, signal);
-      return true;
-    } catch {
-      return false;
-    }
+    return signalProcess(mainPid(), signal);
   };
 
   const handles = () => [...child.stdio, child.channel].filter((h): h is NonNullable<typeof h> & { ref?(): void; unref?(): void } => !!h);
@@ -293,24 +287,12 @@ export function spawn(command: string, args: readonly string[] = [], options: Sp
  */
 function isNode(command: string, env: NodeJS.ProcessEnv): boolean {
   const name = path.basename(command);
-  const file = command.includes('/') ? command : onPath(command, env.PATH);
+  const file = which(command, env.PATH);
   if (!file) return false;
   const node = name === 'node' || name === 'nodejs' || realpathOrNull(file) === realpathOrNull(process.execPath);
   return node && isBinary(file);
 }
 
-function onPath(command: string, searchPath = '/usr/local/bin:/usr/bin:/bin'): string | undefined {
-  for (const dir of searchPath.split(':')) {
-    const candidate = path.resolve(dir || '.', command);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 function isBinary(file: string): boolean {
   try {

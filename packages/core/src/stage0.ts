@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UnsupportedHostError } from './errors.cjs';
+import { which } from './which.cjs';
 import { CONTROL_FD, SAVED_STDERR_FD, SAVED_STDIN_FD, type Identity, type SandboxConfig } from './protocol.cjs';
 
 /**
@@ -36,19 +37,6 @@ const INIT =
 export const MIN_UTIL_LINUX = [2, 38] as const;
 export const UTIL_LINUX_FIX = 'install util-linux 2.38 or later (Debian/Ubuntu: apt-get install util-linux; Fedora: dnf install util-linux; Alpine: apk add util-linux-misc setpriv)';
 
-export function findExecutable(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
-}
 
 export function utilLinuxVersion(unshare: string): number[] | undefined {
   try {
@@ -69,9 +57,9 @@ let tools: Tools | undefined;
 
 /** The stage-0 tools, or why this host lacks them. Shared by every sandbox start and `nsbox doctor`. */
 export function findStage0Tools(): { tools: Tools; version: number[] } | { problem: string; fix: string } {
-  const unshare = findExecutable('unshare');
-  const setpriv = findExecutable('setpriv');
-  const sh = fs.existsSync('/bin/sh') ? '/bin/sh' : findExecutable('sh');
+  const unshare = which('unshare');
+  const setpriv = which('setpriv');
+  const sh = fs.existsSync('/bin/sh') ? '/bin/sh' : which('sh');
   if (!unshare) return { problem: "util-linux's 'unshare' is not on PATH", fix: UTIL_LINUX_FIX };
   if (!setpriv) return { problem: "util-linux's 'setpriv' is not on PATH", fix: UTIL_LINUX_FIX };
   if (!sh) return { problem: 'no POSIX shell at /bin/sh', fix: 'install a POSIX shell (dash, bash or busybox) as /bin/sh' };

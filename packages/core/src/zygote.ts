@@ -15,7 +15,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { OptionError, SetupError, StartError } from './errors.cjs';
 import { IpcPeer, type Serialization } from './ipc.js';
-import { commandOf, sandboxProcesses, type Leftover } from './leftovers.js';
+import { commandOf, sandboxProcesses, signalProcess, type Leftover } from './leftovers.js';
 import { configLabel, resolveOptions, type SandboxOptions } from './options.js';
 import {
   SANDBOX_ROLES, ZYGOTE_ENV, ZYGOTE_FD, parseControlLine, type ForkRequest, type Identity, type SandboxRole, type ZygoteConfig, type ZygoteMessage,
@@ -237,14 +237,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
       this.killSandbox();
       return !this.done;
     }
-    const target = this.pid;
-    if (target === undefined) return false;
-    try {
-      process.kill(target, signal);
-      return true;
-    } catch {
-      return false;
-    }
+    return signalProcess(this.pid, signal);
   }
 
   processes(): Leftover[] {

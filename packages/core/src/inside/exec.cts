@@ -1,27 +1,14 @@
 // `node exec.cjs -- CMD ARGS...`: sets the sandbox up, then replaces itself with CMD, so a command that
 // is not Node still gets every in-sandbox step done through the same code.
 import fs = require('node:fs');
-import path = require('node:path');
 import { enterSandbox } from './enter.cjs';
+import { which } from '../which.cjs';
 import { F_SETFD, SIG_SETMASK, errnoName, sys } from './ffi.cjs';
 import koffi = require('koffi');
 
 const SIGPIPE = 13;
 const SIGXFSZ = 25;
 
-function resolveCommand(command: string): string | undefined {
-  if (command.includes('/')) return command;
-  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-    const candidate = path.join(dir || '.', command);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 /** Undoes what Node did to the process that an exec'd command would otherwise inherit. */
 function restoreExecState(): void {
@@ -41,7 +28,7 @@ function main(): void {
     fs.writeSync(2, 'nsbox: exec.cjs is started by nsbox only\n');
     process.exit(125);
   }
-  const resolved = resolveCommand(command);
+  const resolved = which(command);
   if (!resolved) {
     fs.writeSync(2, `nsbox: ${command}: command not found in the sandbox (PATH=${process.env.PATH ?? ''})\n`);
     process.exit(127);
