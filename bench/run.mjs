@@ -37,7 +37,7 @@ const JEST = path.join(ROOT, 'e2e/suite/node_modules/jest/bin/jest.js');
 const WORKER = path.join(BENCH, 'fixtures/idle-worker.cjs');
 
 function usage(message) {
-  console.error(`bench: ${message}\nusage: node bench/run.mjs [--full | --quick] [--rounds N] [--reps N] [--only vitest,jest,single] [--files N] [--work DIR] [--out FILE] [--keep] [--no-wait]`);
+  console.error(`bench: ${message}\nusage: node bench/run.mjs [--full | --quick] [--rounds N] [--reps N] [--only vitest,jest,single] [--files N] [--typescript] [--work DIR] [--out FILE] [--keep] [--no-wait]`);
   process.exit(2);
 }
 
@@ -55,6 +55,7 @@ try {
       work: { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      typescript: { type: 'boolean', default: false },
       'no-wait': { type: 'boolean', default: false },
     },
   }));
@@ -72,7 +73,8 @@ const ONLY = new Set((opts.only ?? 'vitest,jest,single').split(','));
 for (const part of ONLY) if (!['vitest', 'jest', 'single'].includes(part)) usage(`--only ${opts.only}: '${part}' is not one of vitest, jest, single`);
 if (opts.full && opts.quick) usage('--full and --quick exclude each other');
 const SIZES = opts.files ? [count('files')] : opts.full ? [50, 200] : [50];
-const SUITES = SIZES.flatMap((n) => [[n, 'trivial'], [n, 'realistic']]);
+// --typescript adds, for Jest, a suite that looks like a TypeScript project (ts-jest, Babel coverage).
+const SUITES = SIZES.flatMap((n) => [[n, 'trivial'], [n, 'realistic'], ...(opts.typescript ? [[n, 'typescript']] : [])]);
 const WORK = opts.work ? path.resolve(opts.work) : path.join(BENCH, '.work');
 const LOGS = path.join(WORK, 'logs');
 const OUT = opts.out ? path.resolve(opts.out) : path.join(RESULTS, opts.quick ? 'quick.md' : opts.full ? 'full.md' : 'latest.md');
@@ -143,7 +145,7 @@ async function main() {
   // The runs of the suites, one job per (runner, suite, variant).
   const jobs = [];
   for (const [count, kind] of SUITES) {
-    if (ONLY.has('vitest')) {
+    if (ONLY.has('vitest') && kind !== 'typescript') {
       const suite = generateVitestSuite(WORK, count, kind, loops, vitestVariants);
       linkSnapshotInto(suite.dir, snapshot);
       for (const variant of vitestVariants) {
@@ -310,7 +312,7 @@ function report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleFor
   md.push(`- ${ROUNDS} round(s), variants interleaved round by round (order rotated every round); medians over rounds. Peak RSS: the sum of RSS over the variant's whole process tree, sampled from /proc every ~20 ms; median of the per-round peaks.`);
   md.push(`- Vitest ${info.vitest} (\`node e2e/vitest4/node_modules/vitest/vitest.mjs run --config ...\`), \`globals: true\`, ESM \`.js\` files; its own default maxWorkers (availableParallelism - 1, at least 1 = ${Math.max(os.availableParallelism() - 1, 1)} here) and \`isolate: true\` (a fresh worker per file). Variants: \`forks\`, \`threads\` (stock pools), \`nsbox\` (\`pool: nsbox()\`, default options${vitestVariants.includes(VITEST_NOPREWARM) ? ": the pool boots the next file's sandbox while a file runs" : ''}), \`loopback\` (\`nsbox({ network: 'loopback' })\`)${vitestVariants.includes(VITEST_NOPREWARM) ? ", \`noprewarm\` (\`nsbox({ prewarm: false })\`: the sandbox's own cost, nothing booted ahead)" : ''}.`);
   md.push(`- Jest ${info.jest} (\`node e2e/suite/node_modules/jest/bin/jest.js --config ...\`), \`.test.cjs\` files. \`default\`: stock defaults (maxWorkers = ${Math.max(os.availableParallelism() - 1, 1)} here, so Jest's in-band heuristic runs every file in the Jest process itself). \`fresh\`: stock with \`workerIdleMemoryLimit: 0\` (jest-worker restarts the worker process after every file, and a memory limit turns the in-band heuristic off). \`nsbox\`: \`preset: 'jest-environment-nsbox'\` (one sandbox per file forked from a warm zygote, maxWorkers slots, the next sandbox forked while a file runs). \`nsboxfresh\`: the same with \`mode: 'fresh'\` (every file's sandbox starts Node).`);
-  md.push(`- Suites: trivial = one \`expect(1).toBe(1)\`; realistic = node imports, ${loops} loop iterations (~100 ms of CPU, calibrated at start), a file written, read and removed in os.tmpdir(), one \`execFileSync('true')\`.`);
+  md.push(`- Suites: trivial = one \`expect(1).toBe(1)\`; realistic = node imports, ${loops} loop iterations (~100 ms of CPU, calibrated at start), a file written, read and removed in os.tmpdir(), one \`execFileSync('true')\`${opts.typescript ? '; typescript (Jest only, --typescript) = a \`.test.ts\` per file importing a typed module of its own under src/, through ts-jest (type-checking, its default) with Babel coverage of src/' : ''}.`);
   md.push(`- Single sandbox: ${REPS} repetitions per round per variant, interleaved one by one, timed (spawn to exit) from a fresh Node process per round (bench/lib/single-round.mjs: a spawn costs more from a bigger process); medians over all repetitions.`, '');
 
   if (jobs.length > 0) {

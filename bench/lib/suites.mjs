@@ -2,6 +2,9 @@
 // sandbox has a private /tmp). Bare imports in the configs resolve from bench/node_modules.
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const TS_JEST = createRequire(import.meta.url).resolve('ts-jest');
 
 /** Loop iterations for ~targetMs of CPU work, measured in this process (after a warm-up). */
 export function calibrateLoop(targetMs = 100) {
@@ -43,14 +46,42 @@ test('realistic ${i}', () => {
 `;
 }
 
+/**
+ * A file of a TypeScript project: typed code of its own under src/ (type-checked by ts-jest, covered by
+ * Babel's istanbul plugin), imported by the test.
+ */
+function typescriptFiles(dir, i) {
+  const name = `m${String(i).padStart(3, '0')}`;
+  fs.writeFileSync(
+    path.join(dir, 'src', `${name}.ts`),
+    `export interface Item${i} {\n  id: number;\n  tags: string[];\n}\n\n` +
+      `export function summarize${i}(items: Item${i}[]): { count: number; tags: Record<string, number> } {\n` +
+      `  const tags: Record<string, number> = {};\n  for (const item of items) for (const tag of item.tags) tags[tag] = (tags[tag] ?? 0) + 1;\n` +
+      `  return { count: items.length, tags };\n}\n`,
+  );
+  return (
+    `import { summarize${i}, type Item${i} } from '../src/${name}';\n\n` +
+    `test('typescript ${i}', () => {\n  const items: Item${i}[] = [{ id: 1, tags: ['a', 'b'] }, { id: 2, tags: ['a'] }];\n` +
+    `  expect(summarize${i}(items)).toEqual({ count: 2, tags: { a: 2, b: 1 } });\n});\n`
+  );
+}
+
 const trivialBody = (i) => `test('trivial ${i}', () => {\n  expect(1).toBe(1);\n});\n`;
 
 function writeFiles(dir, count, kind, loops, { esm, ext }) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'tests'), { recursive: true });
+  if (kind === 'typescript') {
+    fs.mkdirSync(path.join(dir, 'src'));
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'es2022', module: 'commonjs', strict: true, esModuleInterop: true, types: [] }, include: ['src', 'tests'] }, null, 2),
+    );
+  }
   for (let i = 0; i < count; i++) {
-    const name = `f${String(i).padStart(3, '0')}.test.${ext}`;
-    fs.writeFileSync(path.join(dir, 'tests', name), kind === 'trivial' ? trivialBody(i) : realisticBody(i, loops, { esm }));
+    const name = `f${String(i).padStart(3, '0')}.test.${kind === 'typescript' ? 'ts' : ext}`;
+    const body = kind === 'trivial' ? trivialBody(i) : kind === 'typescript' ? typescriptFiles(dir, i) : realisticBody(i, loops, { esm });
+    fs.writeFileSync(path.join(dir, 'tests', name), body);
   }
 }
 
@@ -101,10 +132,15 @@ export function generateJestSuite(work, count, kind, loops) {
   const configs = {};
   for (const variant of JEST_VARIANTS) {
     const file = path.join(dir, `jest.${variant}.config.cjs`);
+    // The TypeScript suite: ts-jest (type-checking, its default) and Babel coverage, as real projects run it.
+    const typescript =
+      kind === 'typescript'
+        ? { testMatch: ['**/*.test.ts'], transform: { '\\.ts$': TS_JEST }, collectCoverage: true, coverageProvider: 'babel', collectCoverageFrom: ['src/**/*.ts'], coverageReporters: ['json-summary'] }
+        : { testMatch: ['**/*.test.cjs'] };
     const config = {
       rootDir: dir,
       roots: ['<rootDir>/tests'],
-      testMatch: ['**/*.test.cjs'],
+      ...typescript,
       // Out of /tmp, and one per variant so that no variant warms another's haste map.
       cacheDirectory: path.join(work, 'jest-cache', `${count}-${kind}-${variant}`),
       ...extra[variant],

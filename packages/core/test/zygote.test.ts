@@ -222,6 +222,32 @@ describe('a zygote', () => {
     }
   });
 
+  test('process.exit() in a sandbox whose library kept the "original" process.emit and reallyExit from the zygote (as signal-exit does) ends with its code, not a crash', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-zygote-exit-'));
+    try {
+      const warm = path.join(dir, 'warm.cjs');
+      // Like signal-exit 4: it keeps process.emit and process.reallyExit when loaded, and installs
+      // wrappers calling them later, at its first use (here: in the sandbox).
+      fs.writeFileSync(
+        warm,
+        'const emit = process.emit, reallyExit = process.reallyExit;\n' +
+          'globalThis.hookLikeSignalExit = () => {\n' +
+          '  process.emit = function (ev, ...a) { return emit.call(this, ev, ...a); };\n' +
+          '  process.reallyExit = function (code) { return reallyExit.call(process, code); };\n' +
+          '};\n',
+      );
+      const worker = path.join(dir, 'worker.cjs');
+      fs.writeFileSync(worker, 'globalThis.hookLikeSignalExit(); process.exit(3);\n');
+      const zygote = startZygote({ prepare: warm });
+      await zygote.ready;
+      const exit = await zygote.fork(worker, [], { silent: true }).exited;
+      expect(exit).toMatchObject({ code: 3, signal: null });
+      await zygote.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a prepare module that fails: ready rejects with its error and the zygote is gone', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-zygote-prepare-'));
     try {

@@ -41,11 +41,37 @@ function takeRequest(request: ForkRequest, execArgv: string[]): void {
   }
 }
 
+/** Set in a forked file process only: leaves through _exit. */
+let leave: ((code: unknown) => never) | undefined;
+
 /**
- * Every way out of Node ends here: process.exit() and the end of the event loop both emit 'exit', then
- * this _exits once every listener has run. stdout and stderr are blocking, so nothing is left unwritten.
- * An uncaught exception emits 'exit' too, before Node would print it (in C++, after which it tears
- * down and crashes): it is printed here instead, as close to Node's own output as JS can get.
+ * Every way out of Node ends here: process.exit() and the end of the event loop both emit 'exit', and
+ * process.exit() then calls process.reallyExit, whose native teardown crashes in a forked process.
+ * The hooks are installed in the zygote before it loads anything, so that libraries which keep the
+ * "original" process.emit and process.reallyExit to call later (signal-exit, loaded by Jest's cache
+ * writer, does) keep these; they do nothing until a forked file process arms them.
+ */
+export function hookExits(): void {
+  const emit = process.emit;
+  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+    try {
+      return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+    } finally {
+      if (event === 'exit') leave?.(process.exitCode ?? args[0]);
+    }
+  } as typeof process.emit;
+  const reallyExit = (process as unknown as { reallyExit: (code?: number) => never }).reallyExit;
+  (process as unknown as { reallyExit: (code?: number) => never }).reallyExit = function (this: NodeJS.Process, code?: number) {
+    if (leave) leave(code ?? process.exitCode);
+    return reallyExit.call(this, code);
+  };
+}
+
+/**
+ * Arms the hooks in the file process: after the 'exit' listeners have run it _exits. stdout and stderr
+ * are blocking, so nothing is left unwritten. An uncaught exception emits 'exit' too, before Node would
+ * print it (in C++, after which it tears down and crashes): it is printed here instead, as close to
+ * Node's own output as JS can get.
  */
 function exitThroughExitEvent(): void {
   let fatal: { error: unknown } | undefined;
@@ -53,7 +79,7 @@ function exitThroughExitEvent(): void {
     fatal = { error };
     queueMicrotask(() => (fatal = undefined));
   });
-  const finish = (code: unknown): never => {
+  leave = (code: unknown): never => {
     if (fatal && process.listenerCount('uncaughtException') === 0) {
       try {
         fs.writeSync(2, `${util.inspect(fatal.error)}\n\nNode.js ${process.version}\n`);
@@ -64,16 +90,6 @@ function exitThroughExitEvent(): void {
     const status = Number(code ?? 0);
     exitNow(Number.isInteger(status) ? status & 0xff : 1);
   };
-  const emit = process.emit;
-  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
-    try {
-      return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-    } finally {
-      if (event === 'exit') finish(process.exitCode ?? args[0]);
-    }
-  } as typeof process.emit;
-  // Called directly by some libraries (signal-exit) after emitting 'exit' themselves.
-  (process as unknown as { reallyExit: (code?: number) => never }).reallyExit = (code) => finish(code ?? process.exitCode);
 }
 
 /**

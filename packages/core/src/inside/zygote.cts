@@ -13,7 +13,7 @@ import { AF_UNIX, PR_SET_PDEATHSIG, SIGACTION_SIZE, SIGCHLD, SIGKILL, SOCK_CLOEX
 import { namespaceIds } from './guard.cjs';
 import { clearDontfork, neutralizeDontfork } from './seccomp.cjs';
 import { forkSandbox, type SandboxFds, type ZygoteSelf } from './sandbox-fork.cjs';
-import { becomeFileProcess } from './forked.cjs';
+import { becomeFileProcess, hookExits } from './forked.cjs';
 import { warmUp } from './warm.cjs';
 import { SANDBOX_ROLES, SETUP_FAILED_STATUS, ZYGOTE_ENV, ZYGOTE_FD, type ForkRequest, type ZygoteConfig, type ZygoteMessage } from '../protocol.cjs';
 import koffi = require('koffi');
@@ -145,6 +145,7 @@ async function main(): Promise<void> {
     if (sys().getppid() !== config.callerPid) process.exit(1);
     neutralizeDontfork();
     clearDontfork();
+    hookExits();
     await warmUp();
     for (const modulePath of config.prepare) await prepare(modulePath);
   } catch (error) {
