@@ -60,7 +60,7 @@ function typescriptFiles(dir, i) {
       `  return { count: items.length, tags };\n}\n`,
   );
   return (
-    `import { summarize${i}, type Item${i} } from '../src/${name}';\n\n` +
+    `import { expect, test } from '@jest/globals';\nimport { summarize${i}, type Item${i} } from '../src/${name}';\n\n` +
     `test('typescript ${i}', () => {\n  const items: Item${i}[] = [{ id: 1, tags: ['a', 'b'] }, { id: 2, tags: ['a'] }];\n` +
     `  expect(summarize${i}(items)).toEqual({ count: 2, tags: { a: 2, b: 1 } });\n});\n`
   );
