@@ -60,7 +60,7 @@ function typescriptFiles(dir, i) {
       `  return { count: items.length, tags };\n}\n`,
   );
   return (
-    `import { expect, test } from '@jest/globals';\nimport { summarize${i}, type Item${i} } from '../src/${name}';\n\n` +
+    `import { summarize${i}, type Item${i} } from '../src/${name}';\n\n` +
     `test('typescript ${i}', () => {\n  const items: Item${i}[] = [{ id: 1, tags: ['a', 'b'] }, { id: 2, tags: ['a'] }];\n` +
     `  expect(summarize${i}(items)).toEqual({ count: 2, tags: { a: 2, b: 1 } });\n});\n`
   );
@@ -75,7 +75,12 @@ function writeFiles(dir, count, kind, loops, { esm, ext }) {
     fs.mkdirSync(path.join(dir, 'src'));
     fs.writeFileSync(
       path.join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'es2022', module: 'commonjs', strict: true, esModuleInterop: true, types: [] }, include: ['src', 'tests'] }, null, 2),
+      JSON.stringify({ compilerOptions: { target: 'es2022', module: 'commonjs', strict: true, esModuleInterop: true, types: [] }, include: ['src', 'tests', 'globals.d.ts'] }, null, 2),
+    );
+    // Jest's globals, typed here: the suite may lie outside any node_modules that has @types/jest.
+    fs.writeFileSync(
+      path.join(dir, 'globals.d.ts'),
+      'declare function test(name: string, fn: () => void | Promise<void>): void;\ndeclare function expect(value: unknown): { toEqual(expected: unknown): void; toBe(expected: unknown): void };\n',
     );
   }
   for (let i = 0; i < count; i++) {
