@@ -268,6 +268,29 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
 }
 
 /** Starts a zygote. Its sandboxes can be requested at once; they are forked once it is ready. */
+const ZYGOTE_DIR_PREFIX = 'nsbox-zygote-';
+
+/** Socket directories of zygotes whose caller is gone (killed before close()): this user's only. */
+function removeDeadZygoteDirs(): void {
+  const tmp = os.tmpdir();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(tmp);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(new RegExp(`^${ZYGOTE_DIR_PREFIX}(\\d+)-`).exec(entry)?.[1]);
+    if (!pid || signalProcess(pid, 0)) continue;
+    const dir = path.join(tmp, entry);
+    try {
+      if (fs.lstatSync(dir).uid === process.getuid?.()) fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+}
+
 export function startZygote(options: ZygoteOptions = {}): Zygote {
   const identity = options.identity ?? 'caller';
   if (identity !== 'caller' && identity !== 'root') throw new OptionError("zygote option 'identity'", identity, "expected 'caller' or 'root'");
@@ -281,8 +304,10 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
   const cwd = path.resolve(options.cwd ?? process.cwd());
 
   // Only this user can reach the socket: the directory is mode 700. Sandboxes connect before they
-  // are set up, while they still see the host's /tmp.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-zygote-'));
+  // are set up, while they still see the host's /tmp. Its name carries this process's pid, so that a
+  // caller killed before close() leaves a directory that the next zygote start removes.
+  removeDeadZygoteDirs();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${ZYGOTE_DIR_PREFIX}${process.pid}-`));
   const socketPath = path.join(dir, 'sandboxes.sock');
   const sandboxes = new Map<string, Sandbox>();
   const byId = new Map<number, Sandbox>();

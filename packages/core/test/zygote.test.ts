@@ -279,6 +279,13 @@ describe('no process outlives its caller', () => {
       caller.kill('SIGKILL');
     }
     expect(await waitUntilGone(pids)).toEqual([]);
+    // The killed caller could not remove its socket directory; the next zygote start does.
+    const left = () => fs.readdirSync(os.tmpdir()).filter((entry) => entry.startsWith(`nsbox-zygote-${caller.pid}-`));
+    expect(left()).toHaveLength(1);
+    const next = startZygote();
+    await next.ready;
+    expect(left()).toEqual([]);
+    await next.close();
   });
 });
 
