@@ -10,6 +10,7 @@ import { seccompDenied } from '../../packages/core/test/hosts.js';
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
 const host = seccompDenied();
+const SECCOMP_DENY = path.resolve(E2E, '../packages/core/test/fixtures/seccomp-deny.cjs');
 const results = fs.mkdtempSync(path.join(SUITE, '.results-'));
 afterAll(() => fs.rmSync(results, { recursive: true, force: true }));
 const env = { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0', NSBOX_E2E_RESULTS: results };
@@ -51,6 +52,19 @@ describe.each(runners)('$name on a host whose seccomp filter denies unshare', ({
     const output = r.stdout + r.stderr;
     expect(output).toContain('TEST FILES ARE RUNNING WITHOUT A SANDBOX');
     expect(output).toMatch(host.cause);
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('Jest on a host where the warm zygote cannot start (seccomp() itself denied)', () => {
+  test('[fault] says why once, then runs every file in a fresh sandbox', async () => {
+    const r = await run(process.execPath, [SECCOMP_DENY, 'seccomp', '--', process.execPath, path.join(SUITE, 'node_modules/jest/bin/jest.js'), '(snapshot|daemon)'], { cwd: SUITE, env });
+    const said = r.stderr.split('\n').filter((line) => line.startsWith('[nsbox] the warm zygote could not start'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('seccomp(SECCOMP_SET_MODE_FILTER');
+    expect(r.stderr).toMatch(/Tests:\s+2 passed, 2 total/);
+    // Sandboxed all the same: the daemon one file leaves is reported and killed by its sandbox.
+    expect(r.stderr).toMatch(/\[nsbox\] jest-tests\/daemon\.test\.cjs left 1 process running; killed:/);
     expect(r.status).toBe(0);
   });
 });

@@ -45,6 +45,13 @@ export class SetupError extends NsboxError {
 }
 
 /** The in-sandbox setup was asked to run somewhere that is not a fresh nsbox sandbox. */
+/** The error a sandbox's setup reported on its control channel; one that is no kernel call (the guard refusing, say) reads better as its own message. */
+export function setupFailure(reported: { step: string; call: string; errno: string; hint?: string; message: string }): SetupError {
+  const failure = new SetupError(reported.step, reported.call, reported.errno, reported.hint);
+  if (!reported.call) failure.message = `sandbox setup failed: ${reported.message}`;
+  return failure;
+}
+
 export class GuardError extends NsboxError {
   constructor(reason: string) {
     super('NSBOX_NOT_IN_SANDBOX', `refusing to set up a sandbox here: ${reason}; nothing was changed`);

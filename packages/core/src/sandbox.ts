@@ -7,7 +7,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
-import { OptionError, SetupError, StartError } from './errors.cjs';
+import { OptionError, StartError, setupFailure } from './errors.cjs';
+import { onLines } from './lines.js';
 import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, SETUP_FD, parseControlLine, type ControlMessage } from './protocol.cjs';
 import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } from './options.js';
 import { stage0 } from './stage0.js';
@@ -160,19 +161,6 @@ function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: str
   return supervise(child, resolved.config.hostname, resolved.timeout);
 }
 
-function readLines(socket: Socket, onMessage: (message: ControlMessage | undefined) => void): void {
-  let buffered = '';
-  socket.setEncoding('utf8');
-  socket.on('error', () => {});
-  socket.on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      onMessage(parseControlLine(buffered.slice(0, newline)));
-      buffered = buffered.slice(newline + 1);
-    }
-  });
-}
 
 function supervise(child: SandboxProcess, hostname: string, timeout: number | undefined): SandboxProcess {
   const sockets = child.stdio as unknown as Socket[];
@@ -190,20 +178,17 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
 
   const onMessage = (message: ControlMessage | undefined) => {
     if (message?.type === 'ready') settleReady();
-    else if (message?.type === 'error') {
-      const e = message.error;
-      const failure = new SetupError(e.step, e.call, e.errno, e.hint);
-      // A failure that is no kernel call (the guard refusing, say) reads better as its own message.
-      if (!e.call) failure.message = `sandbox setup failed: ${e.message}`;
-      settleReady(failure);
-    } else if (message?.type === 'exit') {
+    else if (message?.type === 'error') settleReady(setupFailure(message.error));
+    else if (message?.type === 'exit') {
       leftovers = sandboxProcesses(child.pid!);
       if (leftovers.length > 0) child.emit('leftovers', leftovers);
       control.write('\n');
     }
   };
-  readLines(sockets[SETUP_FD], onMessage);
-  readLines(control, onMessage);
+  for (const socket of [sockets[SETUP_FD], control]) {
+    socket.on('error', () => {});
+    onLines(socket, (line) => onMessage(parseControlLine(line)));
+  }
 
   const timer =
     timeout === undefined

@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { OptionError, SetupError, StartError } from './errors.cjs';
+import { OptionError, StartError, setupFailure } from './errors.cjs';
+import { onLines } from './lines.js';
 import { IpcPeer, type Serialization } from './ipc.js';
 import { commandOf, sandboxProcesses, signalProcess, type Leftover } from './leftovers.js';
 import { configLabel, resolveOptions, type SandboxOptions } from './options.js';
@@ -160,34 +161,24 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
   }
 
   private control(socket: Socket): void {
-    let buffered = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const message = parseControlLine(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-        if (message?.type === 'init') {
-          this.parent = message.parent;
-          this.init = message.init;
-          if (this.killRequested) this.killSandbox();
-        } else if (message?.type === 'ready') {
-          this.settleReady();
-        } else if (message?.type === 'error') {
-          const e = message.error;
-          const failure = new SetupError(e.step, e.call, e.errno, e.hint);
-          if (!e.call) failure.message = `sandbox setup failed: ${e.message}`;
-          this.settleReady(failure);
-        } else if (message?.type === 'exit') {
-          this.status = message.status;
-          this.leftovers = this.processes();
-          if (this.leftovers.length > 0) this.emit('leftovers', this.leftovers);
-          socket.write('\n');
-        }
-        // 'end' (how the init ended) adds nothing the host does not know: an init that did not report
-        // an exit status was killed, by the host or with the zygote.
+    onLines(socket, (line) => {
+      const message = parseControlLine(line);
+      if (message?.type === 'init') {
+        this.parent = message.parent;
+        this.init = message.init;
+        if (this.killRequested) this.killSandbox();
+      } else if (message?.type === 'ready') {
+        this.settleReady();
+      } else if (message?.type === 'error') {
+        this.settleReady(setupFailure(message.error));
+      } else if (message?.type === 'exit') {
+        this.status = message.status;
+        this.leftovers = this.processes();
+        if (this.leftovers.length > 0) this.emit('leftovers', this.leftovers);
+        socket.write('\n');
       }
+      // 'end' (how the init ended) adds nothing the host does not know: an init that did not report
+      // an exit status was killed, by the host or with the zygote.
     });
     // The sandbox parent holds this connection until its init is reaped, which is after everything in
     // the sandbox died: its close is the end of the sandbox.
@@ -361,19 +352,12 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
   });
   ready.catch(() => {});
 
-  let buffered = '';
-  channel.setEncoding('utf8');
-  channel.on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const message = JSON.parse(buffered.slice(0, newline)) as ZygoteMessage;
-      buffered = buffered.slice(newline + 1);
-      if (message.type === 'ready') settleReady();
-      else if (message.type === 'error') settleReady(new StartError(`the zygote could not start: ${message.message}`));
-      else if (message.type === 'failed') byId.get(message.id)?.failed(message.message);
-      if (message.type === 'forked' || message.type === 'failed') byId.delete(message.id);
-    }
+  onLines(channel, (line) => {
+    const message = JSON.parse(line) as ZygoteMessage;
+    if (message.type === 'ready') settleReady();
+    else if (message.type === 'error') settleReady(new StartError(`the zygote could not start: ${message.message}`));
+    else if (message.type === 'failed') byId.get(message.id)?.failed(message.message);
+    if (message.type === 'forked' || message.type === 'failed') byId.delete(message.id);
   });
 
   const gone = new Promise<void>((resolve) => {

@@ -132,7 +132,7 @@ export default class NsboxTestRunner {
 
     // Zygote mode: one warm zygote per project config for this run (a watch-mode rerun gets new ones,
     // so a changed transformer or config is never served from an old process).
-    const zygotes = new Map<string, { zygote: Zygote; failure: Promise<Error | undefined> }>();
+    const zygotes = new Map<string, { zygote: Zygote; failure: Promise<Error | undefined>; failed: boolean }>();
     const zygoteFor = (test: Test) => {
       const config = test.context.config;
       let entryFor = zygotes.get(config.id);
@@ -156,6 +156,7 @@ export default class NsboxTestRunner {
         const failure = zygote.ready.then(
           () => undefined,
           (error: Error) => {
+            entryFor!.failed = true;
             if (!this.zygoteWarned) {
               this.zygoteWarned = true;
               process.stderr.write(
@@ -166,7 +167,7 @@ export default class NsboxTestRunner {
             return error;
           },
         );
-        entryFor = { zygote, failure };
+        entryFor = { zygote, failure, failed: false };
         zygotes.set(config.id, entryFor);
       }
       return entryFor;
@@ -183,7 +184,9 @@ export default class NsboxTestRunner {
     const boot = (test: Test, slot: number): { client: JestWorkerClient; zygote?: Promise<Error | undefined> } => {
       const config = test.context.config;
       if (modeOf(config, nsbox.OptionError) === 'fresh') return { client: bootFresh(test, slot) };
-      const { zygote, failure } = zygoteFor(test);
+      const { zygote, failure, failed } = zygoteFor(test);
+      // Once the zygote is known not to start, files go straight to fresh sandboxes.
+      if (failed) return { client: bootFresh(test, slot) };
       const { identity: _identity, ...options } = optionsOf(config);
       const { execArgv: _execArgv, stdio: _stdio, ...fork } = stock.forkOptions(slot);
       const process_ = zygote.fork(stock.entry, [], { ...options, expose: exposed(config), ...fork, silent: true });
