@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { run, type Result } from '../../packages/core/test/helpers.js';
+import { run, waitUntilGone, type Result } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
@@ -183,8 +183,7 @@ test('--watchAll reruns a changed file in a fresh sandbox, and quitting leaves n
     const running = descendantsOf(jest.pid!);
     jest.kill('SIGTERM');
     await new Promise((r) => jest.once('exit', r));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(running.filter((pid) => fs.existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(await waitUntilGone(running)).toEqual([]);
   } finally {
     jest.kill('SIGKILL');
     fs.rmSync(results, { recursive: true, force: true });

@@ -17,7 +17,7 @@ function isolationCase(name) {
 
 function daemonCase() {
   test('a file that leaves a daemon behind still passes; nsbox reports and kills the daemon', () => {
-    spawnSync('sh', ['-c', '(setsid sleep 3201 &); sleep 0.2'], { stdio: 'ignore' });
+    spawnSync('sh', ['-c', '(setsid sleep 3201 &); until pgrep -xf "sleep 3201" >/dev/null; do sleep 0.01; done'], { stdio: 'ignore' });
     record('daemon', { started: true });
   });
 }
