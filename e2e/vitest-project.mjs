@@ -14,6 +14,7 @@ export function suiteConfig(nsbox) {
         network: 'loopback',
         onUnsupported: process.env.NSBOX_E2E_ON_UNSUPPORTED,
         timeout: process.env.NSBOX_E2E_TIMEOUT ? Number(process.env.NSBOX_E2E_TIMEOUT) : undefined,
+        mode: process.env.NSBOX_E2E_MODE,
       }),
       // The isolation files wait for each other to hold the same port at once: run them side by side.
       maxWorkers: 3,

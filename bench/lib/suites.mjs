@@ -90,7 +90,7 @@ function writeFiles(dir, count, kind, loops, { esm, ext }) {
   }
 }
 
-export const VITEST_VARIANTS = ['forks', 'threads', 'nsbox', 'loopback'];
+export const VITEST_VARIANTS = ['forks', 'threads', 'nsbox', 'loopback', 'nsboxzygote'];
 /** Only when the pool has the option: the sandbox cost alone, without booting the next one ahead. */
 export const VITEST_NOPREWARM = 'noprewarm';
 export const JEST_VARIANTS = ['default', 'fresh', 'nsbox', 'nsboxfresh'];
@@ -106,6 +106,7 @@ export function generateVitestSuite(work, count, kind, loops, variants = VITEST_
     nsbox: 'nsbox()',
     loopback: `nsbox({ network: 'loopback' })`,
     noprewarm: 'nsbox({ prewarm: false })',
+    nsboxzygote: "nsbox({ mode: 'zygote' })",
   };
   const configs = {};
   for (const variant of variants) {

@@ -19,12 +19,13 @@ function withoutTimings(output: string): string {
   return output.replace(/\(\d+ ms\)/g, '(N ms)').replace(/^Time:.*$/m, 'Time: N').replace(/\n\[nsbox\][^\n]*\n( {2}pid[^\n]*\n)*/g, '\n');
 }
 
-type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; jestWorkerId: string; portSharedByAll: boolean };
+type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; jestWorkerId: string; portSharedByAll: boolean; forkedFromZygote: boolean };
 
 describe.each([
-  { form: "preset: 'jest-environment-nsbox'", config: 'jest.config.cjs' },
-  { form: "testEnvironment: 'nsbox' plus the runner line", config: 'jest.runner.config.cjs' },
-])('Jest 30, $form', ({ config }) => {
+  { form: "preset: 'jest-environment-nsbox'", config: 'jest.config.cjs', mode: 'zygote' },
+  { form: "testEnvironment: 'nsbox' plus the runner line", config: 'jest.runner.config.cjs', mode: 'zygote' },
+  { form: "preset, mode: 'fresh'", config: 'jest.config.cjs', mode: 'fresh' },
+])('Jest 30, $form', ({ config, mode }) => {
   let result: Result;
   let results: string;
   const facts = (name: string): Facts => JSON.parse(fs.readFileSync(path.join(results, `${name}.json`), 'utf8'));
@@ -32,7 +33,7 @@ describe.each([
   beforeAll(async () => {
     // In the project (which nsbox keeps visible), not in /tmp: each sandbox has its own /tmp.
     results = fs.mkdtempSync(path.join(SUITE, '.results-'));
-    result = await jest(['-c', config], { NSBOX_E2E_RESULTS: results });
+    result = await jest(['-c', config], { NSBOX_E2E_RESULTS: results, ...(mode === 'fresh' ? { NSBOX_E2E_MODE: 'fresh' } : {}) });
     return () => fs.rmSync(results, { recursive: true, force: true });
   });
 
@@ -46,6 +47,7 @@ describe.each([
     for (const [i, f] of seen.entries()) {
       const name = ['a', 'b', 'c'][i];
       expect(f.ppid).toBe(1);
+      expect(f.forkedFromZygote).toBe(mode === 'zygote'); // the default mode is the zygote
       expect(f.processes).toBeLessThanOrEqual(3);
       expect(f.resolved).toMatch(new RegExp(`^127\\.0\\.1\\.1\\s+${f.hostname}$`));
       expect(f.tmpBefore.filter((e) => e.endsWith('-was-here'))).toEqual([]);
@@ -200,7 +202,7 @@ test('Jest 29 runs the same cases through the same runner, each file in its own 
     });
     expect(r.stderr).toMatch(/Test Suites: 1 skipped, 5 passed, 5 of 6 total/);
     const seen = ['a', 'b', 'c'].map((n) => JSON.parse(fs.readFileSync(path.join(results, `isolation-${n}.json`), 'utf8')) as Facts);
-    expect(seen.every((f) => f.ppid === 1 && f.portSharedByAll)).toBe(true);
+    expect(seen.every((f) => f.ppid === 1 && f.portSharedByAll && f.forkedFromZygote)).toBe(true);
     expect(new Set(seen.map((f) => f.hostname)).size).toBe(3);
     expect(r.stderr).toMatch(/\[nsbox\] jest-tests\/daemon\.test\.cjs left 1 process running; killed:/);
   } finally {

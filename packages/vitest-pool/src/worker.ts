@@ -3,7 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
-import { diagnose, fork, forkUnsandboxed, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError } from 'nsbox';
+import { fileURLToPath } from 'node:url';
+import { diagnose, fork, forkUnsandboxed, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type Zygote, type ZygoteProcess } from 'nsbox';
+import { ZYGOTE_ENTRY_ENV } from './zygote-prepare.js';
+
+const ZYGOTE_PREPARE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'zygote-prepare.js');
 
 /** Shared by every worker of one pool: once a host is found unable to sandbox, it stays so. */
 export interface Fallback {
@@ -18,7 +22,13 @@ export interface Fallback {
   spares?: Map<unknown, SandboxProcess>;
   /** The Vitest instances whose close destroys the idle spares. */
   closing?: WeakSet<object>;
+  /** Zygote mode: one warm zygote per project, and whether it failed to start (then: fresh sandboxes). */
+  zygotes?: Map<unknown, { zygote: Zygote; failure: Promise<Error | undefined> }>;
+  zygoteWarned?: boolean;
 }
+
+/** A file's worker process: born in a fresh sandbox, or forked from the project's zygote. */
+type WorkerProcess = SandboxProcess | ZygoteProcess;
 
 interface Streams {
   stdout: NodeJS.WritableStream & { setMaxListeners(n: number): unknown; getMaxListeners(): number };
@@ -29,7 +39,7 @@ export class NsboxPoolWorker implements PoolWorker {
   readonly name = 'nsbox';
   // Vitest writes transformed modules under its tmpDir; the sandbox sees that directory (see expose).
   readonly cacheFs = true;
-  private child: SandboxProcess | undefined;
+  private child: WorkerProcess | undefined;
   private readonly files = new Set<string>();
   private readonly entry: string;
   private readonly streams: Streams;
@@ -57,8 +67,9 @@ export class NsboxPoolWorker implements PoolWorker {
   async start(): Promise<void> {
     if (this.child) return;
     const unsandboxed = await this.fallback.unsandboxed;
-    const child = unsandboxed ? this.startUnsandboxed() : this.adopt(this.takeSpare() ?? this.startSandboxed());
-    if (!unsandboxed) this.bootSpare();
+    const zygote = unsandboxed ? undefined : await this.readyZygote();
+    const child = unsandboxed ? this.startUnsandboxed() : this.adopt(zygote ? this.forkFromZygote(zygote) : (this.takeSpare() ?? this.startSandboxed()));
+    if (!unsandboxed && !zygote) this.bootSpare();
     this.child = child;
     this.pipeOutput(child);
     if (!unsandboxed) {
@@ -98,7 +109,7 @@ export class NsboxPoolWorker implements PoolWorker {
   }
 
   /** The per-file timeout counts from here, not from the boot of a spare sandbox. */
-  private adopt(child: SandboxProcess): SandboxProcess {
+  private adopt(child: WorkerProcess): WorkerProcess {
     child.ref();
     child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
     const { timeout } = this.sandbox;
@@ -110,6 +121,56 @@ export class NsboxPoolWorker implements PoolWorker {
       child.once('exit', () => clearTimeout(timer));
     }
     return child;
+  }
+
+  /**
+   * Zygote mode: the project's zygote (started by the first worker), once it takes requests; undefined
+   * in fresh mode, or when it could not start: then the run says why once and uses fresh sandboxes.
+   */
+  private async readyZygote(): Promise<Zygote | undefined> {
+    const zygotes = this.fallback.zygotes;
+    if (!zygotes) return undefined;
+    let entry = zygotes.get(this.options.project);
+    if (!entry) {
+      const zygote = startZygote({
+        prepare: ZYGOTE_PREPARE,
+        identity: this.sandbox.identity,
+        execArgv: this.options.execArgv,
+        cwd: process.cwd(),
+        env: { ...(this.options.env as NodeJS.ProcessEnv), [ZYGOTE_ENTRY_ENV]: this.entry },
+      });
+      zygote.unref();
+      entry = { zygote, failure: zygote.ready.then(() => undefined, (error: Error) => error) };
+      zygotes.set(this.options.project, entry);
+      const project = this.options.project;
+      project.vitest.onClose(async () => {
+        zygotes.delete(project);
+        await zygote.close();
+      });
+    }
+    const failure = await entry.failure;
+    if (!failure) return entry.zygote;
+    if (!this.fallback.zygoteWarned) {
+      this.fallback.zygoteWarned = true;
+      this.streams.stderr.write(
+        `[nsbox] the warm zygote could not start, so every file starts Node in a fresh sandbox instead (slower): ${failure.message.split('\n')[0]}\n` +
+          `[nsbox] set the pool option mode: 'fresh' to choose that mode and silence this line\n`,
+      );
+    }
+    return undefined;
+  }
+
+  private forkFromZygote(zygote: Zygote): ZygoteProcess {
+    const { timeout: _perFile, identity: _identity, ...sandbox } = this.sandbox;
+    // The same settings as startSandboxed's; the zygote's Node, flags and identity are the project's.
+    return zygote.fork(this.entry, [], {
+      ...sandbox,
+      expose: this.expose(),
+      cwd: process.cwd(),
+      env: this.options.env as NodeJS.ProcessEnv,
+      serialization: 'advanced',
+      silent: true,
+    });
   }
 
   private startSandboxed(): SandboxProcess {
@@ -149,7 +210,7 @@ export class NsboxPoolWorker implements PoolWorker {
     this.pipeOutput(this.child);
   }
 
-  private pipeOutput(child: SandboxProcess): void {
+  private pipeOutput(child: WorkerProcess): void {
     for (const [from, to] of [[child.stdout, this.streams.stdout], [child.stderr, this.streams.stderr]] as const) {
       if (!from) continue;
       to.setMaxListeners(to.getMaxListeners() + 1);
@@ -157,7 +218,7 @@ export class NsboxPoolWorker implements PoolWorker {
     }
   }
 
-  private unpipeOutput(child: SandboxProcess): void {
+  private unpipeOutput(child: WorkerProcess): void {
     for (const [from, to] of [[child.stdout, this.streams.stdout], [child.stderr, this.streams.stderr]] as const) {
       if (!from) continue;
       from.unpipe(to);
@@ -207,7 +268,7 @@ export class NsboxPoolWorker implements PoolWorker {
     return data;
   }
 
-  private get process(): SandboxProcess {
+  private get process(): WorkerProcess {
     if (!this.child) throw new Error('[vitest-pool-nsbox] the worker was stopped or never started');
     return this.child;
   }
