@@ -24,14 +24,14 @@ export function suiteConfig(nsbox) {
   };
 }
 
-/** The fidelity corpus (e2e/fidelity/vitest): NSBOX_E2E_POOL=forks runs it under the stock forks pool, =nsboxzygote in the pool's zygote mode. */
+/** The fidelity corpus (e2e/fidelity/vitest): NSBOX_E2E_POOL=forks runs it under the stock forks pool, =nsboxfresh in the pool's fresh mode (default: its zygote mode). */
 export function fidelityConfig(nsbox) {
   return {
     test: {
       root: path.resolve(import.meta.dirname, 'fidelity'),
       include: ['vitest/**/*.test.ts'],
       globals: true,
-      pool: process.env.NSBOX_E2E_POOL === 'forks' ? 'forks' : nsbox({ mode: process.env.NSBOX_E2E_POOL === 'nsboxzygote' ? 'zygote' : 'fresh' }),
+      pool: process.env.NSBOX_E2E_POOL === 'forks' ? 'forks' : nsbox({ mode: process.env.NSBOX_E2E_POOL === 'nsboxfresh' ? 'fresh' : 'zygote' }),
       execArgv: ['--expose-gc', '--max-old-space-size=300'],
       maxWorkers: 2,
       env: { NSBOX_E2E_RESULTS: process.env.NSBOX_E2E_RESULTS },

@@ -73,9 +73,9 @@ const zygoteRunners = [
   },
 ];
 
-describe.each(zygoteRunners)('$name in zygote mode on a host where the warm zygote cannot start (seccomp() itself denied)', ({ cmd, cwd, passed, daemon }) => {
+describe.each(zygoteRunners)('$name in zygote mode (the default) on a host where the warm zygote cannot start (seccomp() itself denied)', ({ cmd, cwd, passed, daemon }) => {
   test('[fault] says why once, then runs every file in a fresh sandbox', async () => {
-    const r = await run(process.execPath, [SECCOMP_DENY, 'seccomp', '--', ...cmd], { cwd, env: { ...env, NSBOX_E2E_MODE: 'zygote' } });
+    const r = await run(process.execPath, [SECCOMP_DENY, 'seccomp', '--', ...cmd], { cwd, env });
     const output = r.stdout + r.stderr;
     const said = output.split('\n').filter((line) => line.startsWith('[nsbox] the warm zygote could not start'));
     expect(said).toHaveLength(1);

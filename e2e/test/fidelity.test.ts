@@ -154,8 +154,8 @@ describe.each(vitests)('$name: the stock forks pool and nsbox see the same proce
 
   beforeAll(async () => {
     runs.stock = await vitest('forks');
-    runs.nsbox = await vitest('nsbox');
-    runs.zygote = await vitest('nsboxzygote');
+    runs.nsbox = await vitest('nsboxfresh');
+    runs.zygote = await vitest('nsbox');
   }, 180_000);
 
   test('every file passes under both', () => {
@@ -173,7 +173,7 @@ describe.each(vitests)('$name: the stock forks pool and nsbox see the same proce
     expect(stock.execArgv).toEqual(expect.arrayContaining(['--expose-gc', '--max-old-space-size=300']));
   });
 
-  test.each(['argv', 'spawn'])("%s, mode 'zygote': the same, except that stdin is /dev/null and fds Node opens late may be numbered differently", (name) => {
+  test.each(['argv', 'spawn'])("%s, mode 'zygote' (the default): the same, except that stdin is /dev/null and fds Node opens late may be numbered differently", (name) => {
     const stock = comparable(runs.stock.records.get(name)!, VITEST_SLOT);
     const forked = comparable(runs.zygote.records.get(name)!, VITEST_SLOT);
     const kinds = (record: Record) => record.fds.filter((fd) => !fd.startsWith('0:')).map((fd) => fd.replace(/^\d+:/, '')).sort();

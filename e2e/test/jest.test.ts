@@ -172,7 +172,7 @@ test('--watchAll reruns a changed file in a fresh sandbox, and quitting leaves n
   jest.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
   const runs = () => output.split('Ran all test suites').length - 1;
   const waitFor = async (n: number) => {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 90_000; // a safety net: each run ends the wait as soon as it prints
     while (runs() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   };
   try {
@@ -190,7 +190,7 @@ test('--watchAll reruns a changed file in a fresh sandbox, and quitting leaves n
     jest.kill('SIGKILL');
     fs.rmSync(results, { recursive: true, force: true });
   }
-});
+}, 240_000);
 
 test('Jest 29 runs the same cases through the same runner, each file in its own sandbox', async () => {
   const results = fs.mkdtempSync(path.join(SUITE, '.results-'));

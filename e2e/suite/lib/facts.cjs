@@ -39,7 +39,8 @@ async function holdSharedPort(name, group, port = 45123) {
   const server = net.createServer((s) => s.end(name));
   await new Promise((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
   fs.writeFileSync(path.join(RESULTS, `bound-${name}`), '');
-  const deadline = Date.now() + 20_000;
+  // A safety net only: the files run side by side, and on a busy machine one may start long after the others.
+  const deadline = Date.now() + 45_000;
   const allBound = () => group.every((other) => fs.existsSync(path.join(RESULTS, `bound-${other}`)));
   while (!allBound() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const together = allBound();

@@ -358,7 +358,7 @@ describe("the file process's setup refuses outside fresh namespaces", () => {
 describe(`rootless zygote (uid ${NOBODY})`, () => {
   let report: Record<string, { ready: string; seen: Seen; code: number; leftovers: string[] }> & {
     host: { uid: number };
-    callerKilled: { started: number; survivors: number };
+    callerKilled: { started: number; survivors: number; dirsWhileAlive: number; dirsLeft: number };
     hostUnchanged: boolean;
   };
 
@@ -392,6 +392,7 @@ describe(`rootless zygote (uid ${NOBODY})`, () => {
   test('[fault] SIGKILL of an unprivileged caller leaves nothing running; the host is unchanged', () => {
     expect(report.callerKilled.started).toBeGreaterThanOrEqual(8);
     expect(report.callerKilled.survivors).toBe(0);
+    expect(report.callerKilled).toMatchObject({ dirsWhileAlive: 1, dirsLeft: 0 });
     expect(report.hostUnchanged).toBe(true);
   });
 });

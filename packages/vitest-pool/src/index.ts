@@ -10,11 +10,11 @@ export interface NsboxPoolOptions extends SandboxOptions {
    * and the fix; 'warn' runs the files unsandboxed, with a loud warning.
    */
   onUnsupported?: OnUnsupported;
-  /** Boot the next file's sandbox while a file runs (default true). */
+  /** Fresh mode: boot the next file's sandbox while a file runs (default true). */
   prewarm?: boolean;
   /**
-   * 'fresh' (default): each file's sandbox starts Node. 'zygote': each file's sandbox is forked from a
-   * warm process that has Vitest's worker modules loaded (one per project and run).
+   * 'zygote' (default): each file's sandbox is forked from a warm process that has Vitest's worker
+   * modules loaded (one per project and run). 'fresh': each file's sandbox starts Node.
    */
   mode?: 'fresh' | 'zygote';
 }
@@ -28,7 +28,7 @@ export default function nsbox(options: NsboxPoolOptions = {}): PoolRunnerInitial
   if (mode !== undefined && mode !== 'fresh' && mode !== 'zygote') throw new OptionError(poolLabel('mode'), mode, "expected 'fresh' or 'zygote'");
   // Fail at config load, not in the middle of a run, on a bad option.
   resolveOptions(sandboxOptions, poolLabel);
-  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'zygote' ? new Map() : undefined };
+  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'fresh' ? undefined : new Map() };
   return {
     name: 'nsbox',
     createPoolWorker: (poolOptions: PoolOptions): PoolWorker => new NsboxPoolWorker(poolOptions, sandboxOptions, fallback),
