@@ -3,8 +3,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { run, waitUntilGone, type Result } from '../../packages/core/test/helpers.js';
+import { processesOfThisRun, run, waitUntilGone, type Result } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
@@ -67,7 +66,7 @@ describe.each([
 
   test('[fault] a daemon left by a file is reported with its file and killed', () => {
     expect(result.stderr).toMatch(/\[nsbox\] jest-tests\/daemon\.test\.cjs left 1 process running; killed:\n {2}pid \d+: sleep 3201\n/);
-    expect(() => execFileSync('pgrep', ['-f', 'sleep 3201'])).toThrow();
+    expect(processesOfThisRun(/^sleep 3201$/)).toEqual([]);
   });
 });
 

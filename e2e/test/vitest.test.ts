@@ -4,8 +4,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { run, type Result } from '../../packages/core/test/helpers.js';
+import { processesOfThisRun, run, type Result } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
@@ -25,14 +24,6 @@ function vitest(pair: (typeof pairs)[number], args: string[], env: NodeJS.Proces
   });
 }
 
-function hostHasProcess(pattern: string): boolean {
-  try {
-    execFileSync('pgrep', ['-f', pattern]);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; vitestPoolId: string; portSharedByAll: boolean; forkedFromZygote: boolean };
 
@@ -98,7 +89,7 @@ describe.each(pairs)('$name, $mode mode', (pair) => {
 
   test('[fault] a daemon left by a file is reported with its file and killed', () => {
     expect(result.stderr).toMatch(/\[nsbox\] tests\/daemon\.test\.js left 1 process running; killed:\n {2}pid \d+: sleep 3201\n/);
-    expect(hostHasProcess('sleep 3201')).toBe(false);
+    expect(processesOfThisRun(/^sleep 3201$/)).toEqual([]);
   });
 
   test('a failing test keeps its message, code frame and real source path', async () => {

@@ -92,6 +92,23 @@ export function daemon(n: number): string {
   return `(setsid sleep ${n} &); until pgrep -xf "sleep ${n}" >/dev/null; do sleep 0.01; done`;
 }
 
+/**
+ * Host processes whose command line matches `pattern` that this test run started (they carry the run's
+ * marker, see test/host-unchanged.ts): another run of the suite on the same machine is not this one's leak.
+ */
+export function processesOfThisRun(pattern: RegExp): number[] {
+  const marker = `NSBOX_SUITE_RUN=${process.env.NSBOX_SUITE_RUN}`;
+  return fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).flatMap((pid) => {
+    try {
+      const command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      return pattern.test(command) && (process.env.NSBOX_SUITE_RUN === undefined || environ.includes(marker)) ? [Number(pid)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Waits until none of the pids runs any more; returns those still running at the deadline (a safety net, reached only by a failure). */
 export async function waitUntilGone(pids: number[], ms = 15_000): Promise<number[]> {
   const deadline = Date.now() + ms;
