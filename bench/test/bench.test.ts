@@ -44,7 +44,7 @@ describe('bench/run.mjs', () => {
     for (const kind of ['RSS', 'PSS', 'USS']) expect(r.stdout).toMatch(new RegExp(`^${kind} of one idle Node worker tree: nsbox/plain = \\d+\\.\\d\\d`, 'm'));
     const md = fs.readFileSync(out, 'utf8');
     const rows = md.split('\n').filter((line) => /^\| (vitest|jest) \| 2 \|/.test(line));
-    expect(rows).toHaveLength(2 * (4 + 4) + 4);
+    expect(rows).toHaveLength(2 * (5 + 4) + 4);
     for (const row of rows) expect(row).toMatch(/\| 1\/1 \|$/);
     expect(md).toMatch(/\| nproc \| \d+ \|/);
     // Nothing of the run is left in the work directory but its logs.
