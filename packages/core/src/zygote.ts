@@ -23,6 +23,7 @@ import {
 } from './protocol.cjs';
 import { autoExpose, moduleScope, type SandboxExit } from './sandbox.js';
 import { zygoteStage0 } from './stage0.js';
+import { Registration, newSandboxId, type Annotation } from './registry.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ZYGOTE_ENTRY = path.join(here, 'inside', 'zygote.cjs');
@@ -52,6 +53,10 @@ export interface ZygoteForkOptions extends Omit<SandboxOptions, 'identity'> {
 /** A sandbox forked from a zygote: stdio, IPC and events in the spirit of a ChildProcess, with the sandbox controls. */
 export interface ZygoteProcess extends EventEmitter {
   readonly hostname: string;
+  /** What `nsbox ps` lists this sandbox as, and `nsbox exec` takes. */
+  readonly id: string;
+  /** Adds to what `nsbox ps` shows: the test files, the adapter and its worker slot. */
+  annotate(annotation: Annotation): void;
   /** The file process's host pid, once the sandbox exists. */
   readonly pid: number | undefined;
   readonly stdout: Readable | null;
@@ -106,7 +111,13 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
   private timer: NodeJS.Timeout | undefined;
   private refed = true;
 
-  constructor(readonly hostname: string, serialization: Serialization, silent: boolean, timeout: number | undefined) {
+  constructor(
+    readonly hostname: string,
+    serialization: Serialization,
+    silent: boolean,
+    timeout: number | undefined,
+    private readonly registration: Registration,
+  ) {
     super();
     this.ready = new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -145,6 +156,14 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
     return this.parent === undefined ? undefined : commandOf(this.parent);
   }
 
+  get id(): string {
+    return this.registration.id;
+  }
+
+  annotate(annotation: Annotation): void {
+    this.registration.update(annotation);
+  }
+
   get connected(): boolean {
     return this.ipc.connected;
   }
@@ -166,6 +185,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
       if (message?.type === 'init') {
         this.parent = message.parent;
         this.init = message.init;
+        this.registration.anchor(message.parent);
         if (this.killRequested) this.killSandbox();
       } else if (message?.type === 'ready') {
         this.settleReady();
@@ -194,6 +214,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    this.registration.remove();
     if (this.timer) clearTimeout(this.timer);
     const killed = this.status === undefined;
     this.settleReady(new StartError(killed ? 'the sandbox was killed before its setup finished' : `the sandbox exited with status ${this.status} before its setup finished`));
@@ -396,7 +417,12 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
         ...resolved.config.expose,
         ...autoExpose(workdir, execPath, [path.dirname(absolute), moduleScope(absolute), ...prepare.map(moduleScope)]),
       ];
-      const sandbox = new Sandbox(resolved.config.hostname, serialization, silent, resolved.timeout);
+      const registration = new Registration(newSandboxId(), {
+        command: [absolute, ...forkArgs].join(' '),
+        hostname: resolved.config.hostname,
+        network: resolved.config.network,
+      });
+      const sandbox = new Sandbox(resolved.config.hostname, serialization, silent, resolved.timeout, registration);
       const request: ForkRequest = {
         type: 'fork',
         id: nextId++,
