@@ -139,11 +139,17 @@ async function run(argv: string[]): Promise<number> {
     {
       ...(keep === undefined ? options : sandboxOptions),
       stdio: 'inherit',
-      beforeTeardown: (status) => (keep !== undefined && status !== 0 ? keepSandbox(child, { duration: keep, what, reason: `exited with status ${status}` }) : undefined),
+      beforeTeardown: (status) => {
+        if (keep === undefined || status === 0) return undefined;
+        keptStatus = status;
+        return keepSandbox(child, { duration: keep, what, reason: `exited with status ${status}` });
+      },
     },
     cliLabel,
   );
   let keptTimedOut = false;
+  // A kept sandbox ends killed: its command's own status is the one to report.
+  let keptStatus: number | undefined;
   const keepTimer =
     keep !== undefined && timeout !== undefined
       ? setTimeout(() => {
@@ -184,6 +190,7 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms; the whole sandbox was killed\n`);
     return 124;
   }
+  if (keptStatus !== undefined) return keptStatus;
   if (exit.signal) return 128 + signalNumber(exit.signal);
   return exit.code ?? 125;
 }

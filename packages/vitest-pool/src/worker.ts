@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
-import { diagnose, fork, forkUnsandboxed, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError } from 'nsbox';
+import { diagnose, fork, forkUnsandboxed, keepSandbox, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError } from 'nsbox';
 
 /** Shared by every worker of one pool: once a host is found unable to sandbox, it stays so. */
 export interface Fallback {
@@ -18,6 +18,8 @@ export interface Fallback {
   spares?: Map<unknown, SandboxProcess>;
   /** The Vitest instances whose close destroys the idle spares. */
   closing?: WeakSet<object>;
+  /** keepOnFailure, in milliseconds. */
+  keep?: number;
 }
 
 interface Streams {
@@ -33,6 +35,8 @@ export class NsboxPoolWorker implements PoolWorker {
   private readonly files = new Set<string>();
   private readonly entry: string;
   private readonly streams: Streams;
+  private timedOut = false;
+  private slot: number | undefined;
 
   constructor(
     private readonly options: PoolOptions,
@@ -104,8 +108,11 @@ export class NsboxPoolWorker implements PoolWorker {
     const { timeout } = this.sandbox;
     if (timeout !== undefined) {
       const timer = setTimeout(() => {
-        this.streams.stderr.write(`\n[nsbox] ${this.fileList()} timed out after ${timeout} ms; its whole sandbox was killed\n`);
-        void child.destroy();
+        const keep = this.fallback.keep;
+        this.streams.stderr.write(`\n[nsbox] ${this.fileList()} timed out after ${timeout} ms; ${keep === undefined ? 'its whole sandbox was killed' : 'its sandbox is kept'}\n`);
+        this.timedOut = true;
+        if (keep === undefined) void child.destroy();
+        else void this.keep(child, `timed out after ${timeout} ms`);
       }, timeout);
       child.once('exit', () => clearTimeout(timer));
     }
@@ -182,14 +189,32 @@ export class NsboxPoolWorker implements PoolWorker {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
+    if (!this.timedOut && this.fallback.keep !== undefined && this.failed() && child.exitCode === null && child.signalCode === null) await this.keep(child, 'failed');
     await child.destroy();
     this.unpipeOutput(child);
+  }
+
+  /** Whether Vitest recorded a failure for a file of this worker (its state is what its reporters read). */
+  private failed(): boolean {
+    const state = (this.options.project.vitest as unknown as { state?: { getFiles(keys?: string[]): { result?: { state?: string } }[] } }).state;
+    return state?.getFiles([...this.files]).some((file) => file.result?.state === 'fail') ?? false;
+  }
+
+  private keep(child: SandboxProcess, reason: string): Promise<void> {
+    const duration = this.fallback.keep!;
+    // Vitest ends a run that takes longer than teardownTimeout to close (process.exit): the sandbox dies with it.
+    const teardown = (this.options.project.vitest.config as { teardownTimeout?: number }).teardownTimeout;
+    const capped = teardown !== undefined && teardown < duration ? ` (Vitest's teardownTimeout, ${teardown} ms, ends it sooner: raise it to keep it longer)` : '';
+    return keepSandbox(child, { duration, what: this.fileList(), reason: `${reason}${capped}`, write: (line) => this.streams.stderr.write(line) });
   }
 
   send(message: Parameters<PoolWorker['send']>[0]): void {
     const request = message as { type?: string; context?: { files?: { filepath: string }[] } };
     if ((request.type === 'run' || request.type === 'collect') && request.context?.files) {
       for (const file of request.context.files) this.files.add(file.filepath);
+      const workerId = (request.context as { workerId?: unknown }).workerId;
+      if (typeof workerId === 'number') this.slot = workerId;
+      this.child?.annotate({ files: [...this.files], runner: 'vitest', slot: this.slot });
     }
     this.process.send(message);
   }
