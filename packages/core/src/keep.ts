@@ -23,12 +23,14 @@ export interface KeepOptions {
   what: string;
   /** Why it is kept: 'failed', 'timed out', 'exited with status 1'. */
   reason: string;
+  /** Said after how to release it: what else ends the keeping sooner. */
+  note?: string;
   /** Where the one line goes (default: stderr). */
   write?: (line: string) => void;
 }
 
-/** Each kept sandbox and the function that releases it (resolves once it is destroyed). */
-const kept = new Map<Keepable, () => Promise<void>>();
+/** Each kept sandbox: the function that releases it, and the end of its keeping (both resolve once it is destroyed). */
+const kept = new Map<Keepable, { release: () => Promise<void>; done: Promise<void> }>();
 
 /**
  * A duration as the CLI and the adapters' configs take it: '500ms', '30s', '5m', '1h', a bare number
@@ -55,8 +57,7 @@ export function formatDuration(ms: number): string {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  const releases = [...kept.values()];
-  for (const release of releases) void release();
+  for (const { release } of [...kept.values()]) void release();
   detachSignals();
   // Die of the signal as the process would have without nsbox listening, unless its owner handles it.
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
@@ -75,12 +76,13 @@ function detachSignals(): void {
  * destroys it. Resolves once it is destroyed (at the end of the duration, or released earlier).
  */
 export function keepSandbox(sandbox: Keepable, options: KeepOptions): Promise<void> {
+  // Asked twice (the command ended while its adapter was deciding): one keeping, one line.
   const existing = kept.get(sandbox);
-  if (existing) return existing();
+  if (existing) return existing.done;
   const until = Date.now() + options.duration;
   sandbox.annotate({ kept: { reason: options.reason, until } });
   (options.write ?? ((line) => process.stderr.write(line)))(
-    `nsbox: kept the sandbox of ${options.what} (${options.reason}) for ${formatDuration(options.duration)}: nsbox exec ${sandbox.id}   (Ctrl-C releases it)\n`,
+    `nsbox: kept the sandbox of ${options.what} (${options.reason}) for ${formatDuration(options.duration)}: nsbox exec ${sandbox.id}   (Ctrl-C releases it${options.note ? `; ${options.note}` : ''})\n`,
   );
   let released: Promise<void> | undefined;
   const release = () => {
@@ -97,12 +99,12 @@ export function keepSandbox(sandbox: Keepable, options: KeepOptions): Promise<vo
   const releaseAndFinish = () => release().then(finished);
   // Ref'd on purpose: the run waits for its kept sandboxes, which is what they are kept for.
   const timer = setTimeout(() => void releaseAndFinish(), options.duration);
-  kept.set(sandbox, releaseAndFinish);
+  kept.set(sandbox, { release: releaseAndFinish, done });
   attachSignals();
   return done;
 }
 
 /** Releases every kept sandbox now (the end of a run that does not wait, say). */
 export async function releaseKept(): Promise<void> {
-  await Promise.all([...kept.values()].map((release) => release()));
+  await Promise.all([...kept.values()].map(({ release }) => release()));
 }

@@ -167,7 +167,7 @@ function recordDir(): string {
 }
 
 describe('--keep-on-failure', () => {
-  const keptLine = /^nsbox: kept the sandbox of (.*) \((.*)\) for (\S+): nsbox exec ([0-9a-f]{12}) {3}\(Ctrl-C releases it\)$/m;
+  const keptLine = /^nsbox: kept the sandbox of (.*) \((.*)\) for (\S+): nsbox exec ([0-9a-f]{12}) {3}\(Ctrl-C releases it(; [^)]*)?\)$/m;
 
   test('a failed command keeps its sandbox, running, until Ctrl-C; then nothing is left', async () => {
     const hostname = uniqueName('kept');

@@ -22,6 +22,12 @@ export interface Fallback {
   keep?: number;
 }
 
+/**
+ * Who decides whether a sandbox is kept when its worker exits: the pool worker that adopted it (a
+ * spare is booted by one and adopted by another).
+ */
+const keepHooks = new WeakMap<SandboxProcess, { keep?: () => Promise<void> | undefined }>();
+
 interface Streams {
   stdout: NodeJS.WritableStream & { setMaxListeners(n: number): unknown; getMaxListeners(): number };
   stderr: NodeJS.WritableStream & { setMaxListeners(n: number): unknown; getMaxListeners(): number };
@@ -104,6 +110,8 @@ export class NsboxPoolWorker implements PoolWorker {
   /** The per-file timeout counts from here, not from the boot of a spare sandbox. */
   private adopt(child: SandboxProcess): SandboxProcess {
     child.ref();
+    const hook = keepHooks.get(child);
+    if (hook) hook.keep = () => this.keepIfFailed(child);
     child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
     const { timeout } = this.sandbox;
     if (timeout !== undefined) {
@@ -121,7 +129,8 @@ export class NsboxPoolWorker implements PoolWorker {
 
   private startSandboxed(): SandboxProcess {
     const { timeout: _perFile, ...sandbox } = this.sandbox;
-    return fork(this.entry, [], {
+    const hook: { keep?: () => Promise<void> | undefined } = {};
+    const child = fork(this.entry, [], {
       ...sandbox,
       expose: this.expose(),
       // As the stock forks pool: the worker starts in Vitest's own working directory.
@@ -130,7 +139,11 @@ export class NsboxPoolWorker implements PoolWorker {
       execArgv: this.options.execArgv,
       stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
+      // The worker may exit by itself once Vitest stopped it: a failed file's sandbox is kept from there.
+      beforeTeardown: () => hook.keep?.(),
     });
+    keepHooks.set(child, hook);
+    return child;
   }
 
   private startUnsandboxed(): SandboxProcess {
@@ -189,7 +202,7 @@ export class NsboxPoolWorker implements PoolWorker {
     const child = this.child;
     if (!child) return;
     this.child = undefined;
-    if (!this.timedOut && this.fallback.keep !== undefined && this.failed() && child.exitCode === null && child.signalCode === null) await this.keep(child, 'failed');
+    if (child.exitCode === null && child.signalCode === null) await this.keepIfFailed(child);
     await child.destroy();
     this.unpipeOutput(child);
   }
@@ -200,22 +213,34 @@ export class NsboxPoolWorker implements PoolWorker {
     return state?.getFiles([...this.files]).some((file) => file.result?.state === 'fail') ?? false;
   }
 
+  private keepIfFailed(child: SandboxProcess): Promise<void> | undefined {
+    if (this.timedOut || this.fallback.keep === undefined || !this.failed()) return undefined;
+    return this.keep(child, 'failed');
+  }
+
   private keep(child: SandboxProcess, reason: string): Promise<void> {
-    const duration = this.fallback.keep!;
-    // Vitest ends a run that takes longer than teardownTimeout to close (process.exit): the sandbox dies with it.
+    // Vitest ends a run that takes longer than teardownTimeout to close (process.exit), and the kept
+    // sandbox dies with it: the line says how long it really stays.
     const teardown = (this.options.project.vitest.config as { teardownTimeout?: number }).teardownTimeout;
-    const capped = teardown !== undefined && teardown < duration ? ` (Vitest's teardownTimeout, ${teardown} ms, ends it sooner: raise it to keep it longer)` : '';
-    return keepSandbox(child, { duration, what: this.fileList(), reason: `${reason}${capped}`, write: (line) => this.streams.stderr.write(line) });
+    const capped = teardown !== undefined && teardown < this.fallback.keep!;
+    return keepSandbox(child, {
+      duration: capped ? teardown : this.fallback.keep!,
+      what: this.fileList(),
+      reason,
+      note: capped ? `Vitest's teardownTimeout caps it: raise that to keep it longer` : undefined,
+      write: (line) => this.streams.stderr.write(line),
+    });
   }
 
   send(message: Parameters<PoolWorker['send']>[0]): void {
     const request = message as { type?: string; context?: { files?: { filepath: string }[] } };
     if ((request.type === 'run' || request.type === 'collect') && request.context?.files) {
       for (const file of request.context.files) this.files.add(file.filepath);
-      const workerId = (request.context as { workerId?: unknown }).workerId;
-      if (typeof workerId === 'number') this.slot = workerId;
       this.child?.annotate({ files: [...this.files], runner: 'vitest', slot: this.slot });
     }
+    // The worker slot, as the worker sees it in VITEST_POOL_ID.
+    const poolId = (message as { poolId?: unknown }).poolId;
+    if ((message as { type?: string }).type === 'start' && typeof poolId === 'number') this.slot = poolId;
     this.process.send(message);
   }
 
