@@ -93,6 +93,11 @@ describe('nsbox ps and nsbox exec', () => {
     );
     expect(fromHost).not.toBe('pong');
 
+    // Every namespace is the command's own (a chroot into /proc/PID/root alone would show the same files).
+    const namespaces = ['mnt', 'pid', 'uts', 'ipc', 'net'];
+    const joined = await nsbox(['exec', entry.id, '--', 'sh', '-c', namespaces.map((n) => `readlink /proc/self/ns/${n}`).join('; ')]);
+    expect(joined.stdout.trim().split('\n')).toEqual(namespaces.map((n) => fs.readlinkSync(`/proc/${entry.pid}/ns/${n}`)));
+
     // The working directory is the command's; the exit status is the command's.
     const wd = await nsbox(['exec', entry.id.slice(0, 6), 'sh', '-c', 'pwd; exit 7'], { cwd: os.tmpdir() });
     expect(wd.stdout.trim()).toBe(process.cwd());
@@ -153,12 +158,14 @@ describe('nsbox ps and nsbox exec', () => {
     const seen = JSON.parse(r.stdout.trim().split('\n').pop()!) as { host: number; listed: boolean; inside: string[]; test: string[] };
     expect(seen.host).toBe(NOBODY);
     expect(seen.listed).toBe(true);
-    const [uid, capEff, capPrm, noNewPrivs, hostname] = seen.inside;
+    const [uid, capEff, capPrm, noNewPrivs, hostname, userns] = seen.inside;
     expect([uid, capEff, capPrm]).toEqual([`${NOBODY}`, '0000000000000000', '0000000000000000']);
     expect(noNewPrivs).toBe('1');
     // The same as the sandbox's own command sees.
     expect([seen.test[0], seen.test[1]]).toEqual([uid, capEff]);
     expect(hostname).toBe(seen.test[2]);
+    expect(userns).toBe(seen.test[3]);
+    expect(userns).not.toBe(fs.readlinkSync('/proc/self/ns/user'));
   });
 });
 
