@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeDirError } from './errors.cjs';
-import { childrenOf, commandOf, initOf, innerPid, sandboxProcesses } from './leftovers.js';
+import { commandOf, initOf, innerPid, sandboxProcesses } from './leftovers.js';
 
 export const RECORD_VERSION = 1;
 
@@ -272,15 +272,6 @@ function pruneStale(dir: string): void {
     const record = readRecord(file);
     if (!record || !isLive(record)) fs.rmSync(file, { force: true });
   }
-}
-
-/** The pids of the sandbox's processes on the host, its init first (for exec and keep). */
-export function sandboxHostPids(record: SandboxRecord): number[] {
-  const init = initOf(record.anchor.pid);
-  if (init === undefined) return [];
-  const all = [init];
-  for (let i = 0; i < all.length; i++) all.push(...childrenOf(all[i]));
-  return all;
 }
 
 /** What an adapter (or a kept sandbox) adds to a record. */

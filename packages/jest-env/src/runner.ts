@@ -178,6 +178,8 @@ export default class NsboxTestRunner {
       const config = test.context.config;
       fs.mkdirSync(config.cacheDirectory, { recursive: true });
       const process_ = nsbox.fork(stock.entry, [], { ...optionsOf(config), expose: exposed(config), ...stock.forkOptions(slot), loads: [CHILD] });
+      // `nsbox ps` names the slot of a sandbox booted ahead, before it has a file.
+      process_.annotate({ runner: 'jest', slot });
       return new JestWorkerClient(process_, CHILD, setupData(test, false), stock);
     };
 
@@ -191,6 +193,7 @@ export default class NsboxTestRunner {
       const { identity: _identity, ...options } = optionsOf(config);
       const { execArgv: _execArgv, stdio: _stdio, ...fork } = stock.forkOptions(slot);
       const process_ = zygote.fork(stock.entry, [], { ...options, expose: exposed(config), ...fork, silent: true });
+      process_.annotate({ runner: 'jest', slot });
       return { client: new JestWorkerClient(process_, CHILD, setupData(test, false), stock), zygote: failure };
     };
 
