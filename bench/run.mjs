@@ -4,7 +4,7 @@
 // In one run, round by round (every variant once per round, the order rotated each round), it measures
 // wall time and the peak of the summed RSS of each variant's whole process tree (sampled from /proc
 // every ~20 ms) for:
-//   - Vitest 4.1.12: pool 'forks', 'threads', nsbox() and nsbox({ network: 'loopback' });
+//   - Vitest 4.1.12: pool 'forks', 'threads', nsbox() (zygote mode), nsbox({ network: 'loopback' }) and nsbox({ mode: 'fresh' });
 //   - Jest 30.5.2: stock defaults, stock with a fresh worker process per file, preset jest-environment-nsbox;
 // on generated suites of 50 files, trivial and realistic (--full: also 200 files, and nsbox without
 // prewarm); and one sandbox alone against a plain spawn, through the API and the CLI, with the memory
@@ -260,7 +260,8 @@ function report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleFor
     );
   };
   for (const [count, kind] of SUITES) {
-    for (const v of ['nsbox', 'loopback', 'threads', VITEST_NOPREWARM]) compare('vitest', count, kind, v, 'forks');
+    for (const v of ['nsbox', 'nsboxfresh', 'loopback', 'threads', VITEST_NOPREWARM]) compare('vitest', count, kind, v, 'forks');
+    compare('vitest', count, kind, 'nsbox', 'nsboxfresh');
   }
   for (const [count, kind] of SUITES) {
     for (const v of ['nsbox', 'nsboxfresh', 'fresh']) compare('jest', count, kind, v, 'default');
@@ -310,7 +311,7 @@ function report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleFor
   md.push(`| load average at start / end | ${info.loadStart} / ${info.loadEnd} |`, `| date | ${info.date} |`, '');
   md.push('## Settings', '');
   md.push(`- ${ROUNDS} round(s), variants interleaved round by round (order rotated every round); medians over rounds. Peak RSS: the sum of RSS over the variant's whole process tree, sampled from /proc every ~20 ms; median of the per-round peaks.`);
-  md.push(`- Vitest ${info.vitest} (\`node e2e/vitest4/node_modules/vitest/vitest.mjs run --config ...\`), \`globals: true\`, ESM \`.js\` files; its own default maxWorkers (availableParallelism - 1, at least 1 = ${Math.max(os.availableParallelism() - 1, 1)} here) and \`isolate: true\` (a fresh worker per file). Variants: \`forks\`, \`threads\` (stock pools), \`nsbox\` (\`pool: nsbox()\`, default options${vitestVariants.includes(VITEST_NOPREWARM) ? ": the pool boots the next file's sandbox while a file runs" : ''}), \`loopback\` (\`nsbox({ network: 'loopback' })\`)${vitestVariants.includes(VITEST_NOPREWARM) ? ", \`noprewarm\` (\`nsbox({ prewarm: false })\`: the sandbox's own cost, nothing booted ahead)" : ''}.`);
+  md.push(`- Vitest ${info.vitest} (\`node e2e/vitest4/node_modules/vitest/vitest.mjs run --config ...\`), \`globals: true\`, ESM \`.js\` files; its own default maxWorkers (availableParallelism - 1, at least 1 = ${Math.max(os.availableParallelism() - 1, 1)} here) and \`isolate: true\` (a fresh worker per file). Variants: \`forks\`, \`threads\` (stock pools), \`nsbox\` (\`pool: nsbox()\`, default options: each file's sandbox forked from a warm zygote), \`loopback\` (\`nsbox({ network: 'loopback' })\`), \`nsboxfresh\` (\`nsbox({ mode: 'fresh' })\`: each file's sandbox starts Node; the pool boots the next one while a file runs)${vitestVariants.includes(VITEST_NOPREWARM) ? ", \`noprewarm\` (\`nsbox({ mode: 'fresh', prewarm: false })\`: the fresh sandbox's own cost, nothing booted ahead)" : ''}.`);
   md.push(`- Jest ${info.jest} (\`node e2e/suite/node_modules/jest/bin/jest.js --config ...\`), \`.test.cjs\` files. \`default\`: stock defaults (maxWorkers = ${Math.max(os.availableParallelism() - 1, 1)} here, so Jest's in-band heuristic runs every file in the Jest process itself). \`fresh\`: stock with \`workerIdleMemoryLimit: 0\` (jest-worker restarts the worker process after every file, and a memory limit turns the in-band heuristic off). \`nsbox\`: \`preset: 'jest-environment-nsbox'\` (one sandbox per file forked from a warm zygote, maxWorkers slots, the next sandbox forked while a file runs). \`nsboxfresh\`: the same with \`mode: 'fresh'\` (every file's sandbox starts Node).`);
   md.push(`- Suites: trivial = one \`expect(1).toBe(1)\`; realistic = node imports, ${loops} loop iterations (~100 ms of CPU, calibrated at start), a file written, read and removed in os.tmpdir(), one \`execFileSync('true')\`${opts.typescript ? '; typescript (Jest only, --typescript) = a \`.test.ts\` per file importing a typed module of its own under src/, through ts-jest (type-checking, its default) with Babel coverage of src/' : ''}.`);
   md.push(`- Single sandbox: ${REPS} repetitions per round per variant, interleaved one by one, timed (spawn to exit) from a fresh Node process per round (bench/lib/single-round.mjs: a spawn costs more from a bigger process); medians over all repetitions.`, '');

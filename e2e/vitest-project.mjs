@@ -14,6 +14,7 @@ export function suiteConfig(nsbox) {
         network: 'loopback',
         onUnsupported: process.env.NSBOX_E2E_ON_UNSUPPORTED,
         timeout: process.env.NSBOX_E2E_TIMEOUT ? Number(process.env.NSBOX_E2E_TIMEOUT) : undefined,
+        mode: process.env.NSBOX_E2E_MODE,
       }),
       // The isolation files wait for each other to hold the same port at once: run them side by side.
       maxWorkers: 3,
@@ -23,14 +24,14 @@ export function suiteConfig(nsbox) {
   };
 }
 
-/** The fidelity corpus (e2e/fidelity/vitest): NSBOX_E2E_POOL=forks runs it under the stock forks pool. */
+/** The fidelity corpus (e2e/fidelity/vitest): NSBOX_E2E_POOL=forks runs it under the stock forks pool, =nsboxfresh in the pool's fresh mode (default: its zygote mode). */
 export function fidelityConfig(nsbox) {
   return {
     test: {
       root: path.resolve(import.meta.dirname, 'fidelity'),
       include: ['vitest/**/*.test.ts'],
       globals: true,
-      pool: process.env.NSBOX_E2E_POOL === 'forks' ? 'forks' : nsbox(),
+      pool: process.env.NSBOX_E2E_POOL === 'forks' ? 'forks' : nsbox({ mode: process.env.NSBOX_E2E_POOL === 'nsboxfresh' ? 'fresh' : 'zygote' }),
       execArgv: ['--expose-gc', '--max-old-space-size=300'],
       maxWorkers: 2,
       env: { NSBOX_E2E_RESULTS: process.env.NSBOX_E2E_RESULTS },

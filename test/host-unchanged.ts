@@ -40,6 +40,26 @@ function unshareProcesses(): string[] {
   });
 }
 
+/** Live zygotes started by this run (as root a zygote is node itself, with no unshare above it). */
+function zygoteProcesses(): string[] {
+  return fs.readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid) || !startedByThisRun(pid)) return false;
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('/inside/zygote.cjs');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The zygotes' socket directories in the host's /tmp whose caller is gone (a live caller's is in use). */
+function orphanedSocketDirs(): string[] {
+  return fs.readdirSync(os.tmpdir()).filter((entry) => {
+    const caller = /^nsbox-zygote-(\d+)-/.exec(entry)?.[1];
+    return caller !== undefined && !fs.existsSync(`/proc/${caller}`);
+  });
+}
+
 /**
  * The per-user directories of sandbox records (`nsbox ps`): this run's users are root and, in the
  * rootless tests, uid 65534. Each entry is a directory and the record files in it.
@@ -75,10 +95,10 @@ function recordsLeft(before: string[]): string[] {
 }
 
 export default function setup() {
-  const before = { mounts: mounts(), hostname: os.hostname(), unshare: unshareProcesses(), records: recordDirs() };
+  const before = { mounts: mounts(), hostname: os.hostname(), unshare: unshareProcesses(), socketDirs: orphanedSocketDirs(), records: recordDirs() };
   return async () => {
     // Sandboxes killed at the very end of a test may need a moment to be reaped.
-    for (let i = 0; i < 50 && unshareProcesses().length > before.unshare.length; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 150 && (unshareProcesses().length > before.unshare.length || zygoteProcesses().length > 0); i++) await new Promise((r) => setTimeout(r, 100));
     const problems: string[] = [];
     const after = mounts();
     const added = after.filter((m) => !before.mounts.includes(m));
@@ -87,9 +107,13 @@ export default function setup() {
     if (os.hostname() !== before.hostname) problems.push(`the host's hostname changed from ${before.hostname} to ${os.hostname()}`);
     const leaked = unshareProcesses().filter((p) => !before.unshare.includes(p));
     if (leaked.length) problems.push(`sandboxes still running after the suite: ${leaked.join('; ')}`);
+    const zygotes = zygoteProcesses();
+    if (zygotes.length) problems.push(`zygotes still running after the suite: pids ${zygotes.join(', ')}`);
+    const dirs = orphanedSocketDirs().filter((d) => !before.socketDirs.includes(d));
+    if (dirs.length) problems.push(`zygote socket directories left in ${os.tmpdir()} by killed callers: ${dirs.join(', ')}`);
     const records = recordsLeft(before.records);
     if (records.length) problems.push(`sandbox records left after the suite: ${records.join(', ')}`);
     if (problems.length) throw new Error(`host changed by the test suite:\n${problems.join('\n')}`);
-    console.log('host unchanged: mount table, hostname and sandbox records as before; leftovers found: 0');
+    console.log('host unchanged: mount table and hostname as before; leftovers found: 0 (sandboxes, zygotes, zygote socket directories, sandbox records)');
   };
 }

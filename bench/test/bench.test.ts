@@ -34,7 +34,7 @@ describe('bench/run.mjs', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const kind of ['trivial', 'realistic', 'typescript']) {
       if (kind !== 'typescript') {
-        for (const pair of ['nsbox/forks', 'loopback/forks', 'threads/forks']) expect(r.stdout).toMatch(new RegExp(`^vitest 2 ${kind}: ${pair} = ${ratio}`, 'm'));
+        for (const pair of ['nsbox/forks', 'nsboxfresh/forks', 'loopback/forks', 'threads/forks', 'nsbox/nsboxfresh']) expect(r.stdout).toMatch(new RegExp(`^vitest 2 ${kind}: ${pair} = ${ratio}`, 'm'));
       }
       for (const pair of ['nsbox/default', 'nsboxfresh/default', 'fresh/default', 'nsbox/fresh', 'nsbox/nsboxfresh']) expect(r.stdout).toMatch(new RegExp(`^jest 2 ${kind}: ${pair} = ${ratio}`, 'm'));
     }

@@ -27,20 +27,16 @@ async function withResults<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 describe('a file that never ends', () => {
   test('[fault] Vitest: the per-file timeout kills its whole sandbox and says so', () =>
     withResults(async (results) => {
-      const started = Date.now();
       const r = await run(process.execPath, [VITEST, 'run', '-c', 'vitest.slow.config.mjs'], { cwd: path.join(E2E, 'vitest4'), env: { ...env, NSBOX_E2E_RESULTS: results, NSBOX_E2E_TIMEOUT: '3000' } });
       expect(r.status).not.toBe(0);
       expect(r.stderr).toContain('[nsbox] tests-shared/slow.test.js timed out after 3000 ms; its whole sandbox was killed');
-      expect(Date.now() - started).toBeLessThan(30_000);
     }));
 
   test('[fault] Jest: the per-file timeout kills its whole sandbox and says so', () =>
     withResults(async (results) => {
-      const started = Date.now();
       const r = await run(process.execPath, [JEST, '--roots=<rootDir>/jest-slow', '--testEnvironmentOptions={"nsbox":{"timeout":3000}}'], { cwd: SUITE, env: { ...env, NSBOX_E2E_RESULTS: results } });
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('nsbox: jest-slow/slow.test.cjs timed out after 3000 ms; its whole sandbox was killed');
-      expect(Date.now() - started).toBeLessThan(30_000);
     }));
 });
 

@@ -56,15 +56,33 @@ describe.each(runners)('$name on a host whose seccomp filter denies unshare', ({
   });
 });
 
-describe('Jest on a host where the warm zygote cannot start (seccomp() itself denied)', () => {
+const zygoteRunners = [
+  {
+    name: 'Jest',
+    cmd: [process.execPath, path.join(SUITE, 'node_modules/jest/bin/jest.js'), '(snapshot|daemon)'],
+    cwd: SUITE,
+    passed: /Tests:\s+2 passed, 2 total/,
+    daemon: /\[nsbox\] jest-tests\/daemon\.test\.cjs left 1 process running; killed:/,
+  },
+  {
+    name: 'Vitest',
+    cmd: [process.execPath, path.join(E2E, 'vitest4/node_modules/vitest/vitest.mjs'), 'run', 'tests/snapshot.test.js', 'tests/daemon.test.js'],
+    cwd: path.join(E2E, 'vitest4'),
+    passed: /Tests\s+2 passed \(2\)/,
+    daemon: /\[nsbox\] tests\/daemon\.test\.js left 1 process running; killed:/,
+  },
+];
+
+describe.each(zygoteRunners)('$name in zygote mode (the default) on a host where the warm zygote cannot start (seccomp() itself denied)', ({ cmd, cwd, passed, daemon }) => {
   test('[fault] says why once, then runs every file in a fresh sandbox', async () => {
-    const r = await run(process.execPath, [SECCOMP_DENY, 'seccomp', '--', process.execPath, path.join(SUITE, 'node_modules/jest/bin/jest.js'), '(snapshot|daemon)'], { cwd: SUITE, env });
-    const said = r.stderr.split('\n').filter((line) => line.startsWith('[nsbox] the warm zygote could not start'));
+    const r = await run(process.execPath, [SECCOMP_DENY, 'seccomp', '--', ...cmd], { cwd, env });
+    const output = r.stdout + r.stderr;
+    const said = output.split('\n').filter((line) => line.startsWith('[nsbox] the warm zygote could not start'));
     expect(said).toHaveLength(1);
     expect(said[0]).toContain('seccomp(SECCOMP_SET_MODE_FILTER');
-    expect(r.stderr).toMatch(/Tests:\s+2 passed, 2 total/);
+    expect(output).toMatch(passed);
     // Sandboxed all the same: the daemon one file leaves is reported and killed by its sandbox.
-    expect(r.stderr).toMatch(/\[nsbox\] jest-tests\/daemon\.test\.cjs left 1 process running; killed:/);
+    expect(output).toMatch(daemon);
     expect(r.status).toBe(0);
   });
 });

@@ -154,11 +154,12 @@ describe.each(vitests)('$name: the stock forks pool and nsbox see the same proce
 
   beforeAll(async () => {
     runs.stock = await vitest('forks');
-    runs.nsbox = await vitest('nsbox');
-  }, 120_000);
+    runs.nsbox = await vitest('nsboxfresh');
+    runs.zygote = await vitest('nsbox');
+  }, 180_000);
 
   test('every file passes under both', () => {
-    for (const { result } of [runs.stock, runs.nsbox]) {
+    for (const { result } of [runs.stock, runs.nsbox, runs.zygote]) {
       expect(plain(result.stdout)).toMatch(/Tests\s+5 passed \(5\)/);
       expect(result.status).toBe(0);
     }
@@ -172,11 +173,20 @@ describe.each(vitests)('$name: the stock forks pool and nsbox see the same proce
     expect(stock.execArgv).toEqual(expect.arrayContaining(['--expose-gc', '--max-old-space-size=300']));
   });
 
+  test.each(['argv', 'spawn'])("%s, mode 'zygote' (the default): the same, except that stdin is /dev/null and fds Node opens late may be numbered differently", (name) => {
+    const stock = comparable(runs.stock.records.get(name)!, VITEST_SLOT);
+    const forked = comparable(runs.zygote.records.get(name)!, VITEST_SLOT);
+    const kinds = (record: Record) => record.fds.filter((fd) => !fd.startsWith('0:')).map((fd) => fd.replace(/^\d+:/, '')).sort();
+    expect({ ...forked, fds: kinds(forked) }).toEqual({ ...stock, fds: kinds(stock) });
+    expect(forked.fds[0]).toBe('0:/dev/null');
+  });
+
   test('[fault] 2 x 5 MB written to stdout: nsbox delivers every line (the stock forks pool may drop some)', () => {
     for (const name of ['a', 'b']) {
       const stock = outputComplete(runs.stock.result.stdout, name);
       const sandboxed = outputComplete(runs.nsbox.result.stdout, name);
       expect(sandboxed).toEqual({ lines: OUTPUT_LINES, end: true });
+      expect(outputComplete(runs.zygote.result.stdout, name)).toEqual({ lines: OUTPUT_LINES, end: true });
       expect(sandboxed.lines).toBeGreaterThanOrEqual(stock.lines);
     }
   });

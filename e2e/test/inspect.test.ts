@@ -26,33 +26,36 @@ interface Listed {
   kept?: { reason: string };
 }
 
-const runners = [
-  {
-    name: 'jest',
-    file: path.join(SUITE, 'jest-inspect/inspect.test.cjs'),
-    shown: 'jest-inspect/inspect.test.cjs',
-    keptFor: { duration: '10m', note: undefined },
-    start: (keep?: string) =>
-      spawn(
-        process.execPath,
-        [path.join(SUITE, 'node_modules/jest/bin/jest.js'), '--roots=<rootDir>/jest-inspect', `--testEnvironmentOptions=${JSON.stringify({ nsbox: { network: 'loopback', keepOnFailure: keep } })}`],
-        { cwd: SUITE, env, stdio: ['ignore', 'pipe', 'pipe'] },
-      ),
-  },
-  {
-    name: 'vitest',
-    file: path.join(SUITE, 'tests-shared/inspect.test.js'),
-    shown: 'tests-shared/inspect.test.js',
-    // Vitest exits a run whose close outlasts its teardownTimeout (10 s by default): the line says so.
-    keptFor: { duration: '10s', note: "; Vitest's teardownTimeout caps it: raise that to keep it longer" },
-    start: (keep?: string) =>
-      spawn(process.execPath, [path.join(E2E, 'vitest4/node_modules/vitest/vitest.mjs'), 'run', '-c', 'vitest.inspect.config.mjs'], {
-        cwd: path.join(E2E, 'vitest4'),
-        env: { ...env, NSBOX_E2E_KEEP: keep },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-  },
-];
+const jest = (mode: 'zygote' | 'fresh') => ({
+  name: 'jest',
+  label: `jest, ${mode} mode`,
+  file: path.join(SUITE, 'jest-inspect/inspect.test.cjs'),
+  shown: 'jest-inspect/inspect.test.cjs',
+  keptFor: { duration: '10m', note: undefined },
+  start: (keep?: string) =>
+    spawn(
+      process.execPath,
+      [path.join(SUITE, 'node_modules/jest/bin/jest.js'), '--roots=<rootDir>/jest-inspect', `--testEnvironmentOptions=${JSON.stringify({ nsbox: { network: 'loopback', keepOnFailure: keep, mode } })}`],
+      { cwd: SUITE, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+});
+
+const vitest = (mode: 'zygote' | 'fresh') => ({
+  name: 'vitest',
+  label: `vitest, ${mode} mode`,
+  file: path.join(SUITE, 'tests-shared/inspect.test.js'),
+  shown: 'tests-shared/inspect.test.js',
+  // Vitest exits a run whose close outlasts its teardownTimeout (10 s by default): the line says so.
+  keptFor: { duration: '10s', note: "; Vitest's teardownTimeout caps it: raise that to keep it longer" },
+  start: (keep?: string) =>
+    spawn(process.execPath, [path.join(E2E, 'vitest4/node_modules/vitest/vitest.mjs'), 'run', '-c', 'vitest.inspect.config.mjs'], {
+      cwd: path.join(E2E, 'vitest4'),
+      env: { ...env, NSBOX_E2E_KEEP: keep, NSBOX_E2E_MODE: mode },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+});
+
+const runners = [jest('zygote'), jest('fresh'), vitest('zygote'), vitest('fresh')];
 
 async function until<T>(what: string, check: () => T | undefined | null | Promise<T | undefined | null>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -90,7 +93,7 @@ async function running(runner: (typeof runners)[number], extraEnv: NodeJS.Proces
   }
 }
 
-describe.each(runners)('$name', (runner) => {
+describe.each(runners)('$label', (runner) => {
   test(`nsbox ps lists the running file and nsbox exec enters its sandbox`, async () => {
     await running(runner, {}, undefined, async ({ results, err, exit }) => {
       const factsFile = path.join(results, `inspect-${runner.name}.json`);

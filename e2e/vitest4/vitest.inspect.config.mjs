@@ -6,5 +6,5 @@ import { suiteConfig } from '../vitest-project.mjs';
 const base = suiteConfig(nsbox);
 const keepOnFailure = process.env.NSBOX_E2E_KEEP;
 export default defineConfig({
-  test: { ...base.test, include: ['tests-shared/inspect.test.js'], pool: nsbox({ network: 'loopback', keepOnFailure }) },
+  test: { ...base.test, include: ['tests-shared/inspect.test.js'], pool: nsbox({ network: 'loopback', keepOnFailure, mode: process.env.NSBOX_E2E_MODE }) },
 });

@@ -12,12 +12,12 @@ function isolationCase(name) {
     record(`isolation-${name}`, { ...view, portSharedByAll });
     expect(view.ppid).toBe(1);
     expect(view.tmpAfter).toContain(`${name}-was-here`);
-  }, 30_000);
+  }, 60_000);
 }
 
 function daemonCase() {
   test('a file that leaves a daemon behind still passes; nsbox reports and kills the daemon', () => {
-    spawnSync('sh', ['-c', '(setsid sleep 3201 &); sleep 0.2'], { stdio: 'ignore' });
+    spawnSync('sh', ['-c', '(setsid sleep 3201 &); until pgrep -xf "sleep 3201" >/dev/null; do sleep 0.01; done'], { stdio: 'ignore' });
     record('daemon', { started: true });
   });
 }

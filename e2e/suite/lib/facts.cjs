@@ -28,6 +28,8 @@ function sandboxView(name) {
     uid: process.getuid(),
     vitestPoolId: process.env.VITEST_POOL_ID,
     jestWorkerId: process.env.JEST_WORKER_ID,
+    // Which mode ran the file: the init of a fresh sandbox is sh; a zygote's fork is a copy of the (node) zygote.
+    forkedFromZygote: fs.readFileSync('/proc/1/comm', 'utf8').trim() !== 'sh',
   };
 }
 
@@ -37,7 +39,8 @@ async function holdSharedPort(name, group, port = 45123) {
   const server = net.createServer((s) => s.end(name));
   await new Promise((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
   fs.writeFileSync(path.join(RESULTS, `bound-${name}`), '');
-  const deadline = Date.now() + 20_000;
+  // A safety net only: the files run side by side, and on a busy machine one may start long after the others.
+  const deadline = Date.now() + 45_000;
   const allBound = () => group.every((other) => fs.existsSync(path.join(RESULTS, `bound-${other}`)));
   while (!allBound() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const together = allBound();

@@ -7,6 +7,7 @@
 // process would answer nothing, hold its locks and show every thread in state T. What it costs, a busy
 // loop burning CPU, is bounded by the duration. The sandbox is destroyed, whatever it runs, when the
 // duration ends, on Ctrl-C (SIGINT) or SIGTERM, or with the process that kept it (its death signal).
+import os from 'node:os';
 import { OptionError } from './errors.cjs';
 import type { Annotation } from './registry.js';
 
@@ -57,10 +58,11 @@ export function formatDuration(ms: number): string {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  for (const { release } of [...kept.values()]) void release();
+  const released = Promise.all([...kept.values()].map(({ release }) => release()));
   detachSignals();
-  // Die of the signal as the process would have without nsbox listening, unless its owner handles it.
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  // Unless its owner handles the signal, the process ends as it would have without nsbox listening,
+  // with a shell's status for it, but through exit: exit handlers (a zygote's socket directory) run.
+  if (process.listenerCount(signal) === 0) void released.then(() => process.exit(128 + (os.constants.signals[signal] ?? 0)));
 }
 
 const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];

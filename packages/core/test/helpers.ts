@@ -84,8 +84,33 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Waits until none of the pids runs any more; returns those still running at the deadline. */
-export async function waitUntilGone(pids: number[], ms = 3000): Promise<number[]> {
+/**
+ * A shell line that leaves a double-forked `sleep N` daemon behind and returns once it runs as sleep
+ * (setsid forks before it execs: a fixed pause would sometimes list it as setsid on a busy machine).
+ */
+export function daemon(n: number): string {
+  return `(setsid sleep ${n} &); until pgrep -xf "sleep ${n}" >/dev/null; do sleep 0.01; done`;
+}
+
+/**
+ * Host processes whose command line matches `pattern` that this test run started (they carry the run's
+ * marker, see test/host-unchanged.ts): another run of the suite on the same machine is not this one's leak.
+ */
+export function processesOfThisRun(pattern: RegExp): number[] {
+  const marker = `NSBOX_SUITE_RUN=${process.env.NSBOX_SUITE_RUN}`;
+  return fs.readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).flatMap((pid) => {
+    try {
+      const command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      return pattern.test(command) && (process.env.NSBOX_SUITE_RUN === undefined || environ.includes(marker)) ? [Number(pid)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Waits until none of the pids runs any more; returns those still running at the deadline (a safety net, reached only by a failure). */
+export async function waitUntilGone(pids: number[], ms = 15_000): Promise<number[]> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline && pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
   return pids.filter(alive);

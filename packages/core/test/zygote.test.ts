@@ -126,9 +126,7 @@ describe('a zygote', () => {
   test('[fault] timeout kills the whole sandbox and says so; kill(signal) signals the file process only', async () => {
     const slow = zygote.fork(CHILD, ['daemon-idle', '3231'], { silent: true, timeout: 500 });
     await slow.ready;
-    const started = Date.now();
     const exit = await slow.exited;
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(exit).toMatchObject({ code: null, signal: 'SIGKILL', timedOut: true });
     expect(exit.leftovers.map((p) => p.command)).toContain('sleep 3231');
     expect(await waitUntilGone(exit.leftovers.map((p) => p.hostPid))).toEqual([]);
@@ -142,7 +140,7 @@ describe('a zygote', () => {
     const other = startZygote();
     const sandbox = other.fork(CHILD, ['daemon-idle', '3241'], { silent: true });
     await sandbox.ready;
-    await new Promise((r) => setTimeout(r, 200));
+    while (!sandbox.processes().some((p) => p.command === 'sleep 3241')) await new Promise((r) => setTimeout(r, 20));
     const pids = [other.pid!, sandbox.pid!, ...sandbox.processes().map((p) => p.hostPid)];
     await other.close();
     expect(await sandbox.exited).toMatchObject({ code: null, signal: 'SIGKILL' });
@@ -265,6 +263,51 @@ describe('a zygote', () => {
   });
 });
 
+describe('a long-lived zygote', () => {
+  test('[fault] 1000 sandboxes forked in a row: no growth in the zygote\'s fds, threads or memory, nor the caller\'s', async () => {
+    const soaked = startZygote();
+    try {
+      await soaked.ready;
+      const zygotePid = soaked.pid!;
+      const empty = path.join(CORE, 'test/fixtures/zygote-empty.cjs');
+      const runBatch = async (count: number) => {
+        const queue = Array.from({ length: count }, (_, i) => i);
+        const worker = async () => {
+          for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+            const sandbox = soaked.fork(empty, i % 2 ? ['exit'] : [], { silent: true });
+            sandbox.stdout!.resume();
+            sandbox.stderr!.resume();
+            const exit = await sandbox.exited;
+            if (exit.code !== 0 || exit.leftovers.length) throw new Error(`sandbox ${i} ended with ${JSON.stringify(exit)}`);
+          }
+        };
+        await Promise.all(Array.from({ length: 4 }, worker));
+      };
+      const zygote = () => ({
+        fds: fs.readdirSync(`/proc/${zygotePid}/fd`).length,
+        threads: fs.readdirSync(`/proc/${zygotePid}/task`).length,
+        children: fs.readFileSync(`/proc/${zygotePid}/task/${zygotePid}/children`, 'utf8').trim(),
+        rssKiB: Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${zygotePid}/status`, 'utf8'))![1]),
+      });
+      const ownFds = () => fs.readdirSync('/proc/self/fd').length;
+      await runBatch(50); // the zygote's and the caller's lazy state
+      const before = { ...zygote(), ownFds: ownFds() };
+      await runBatch(1000);
+      // The last sandboxes' sockets close, and their sandbox parents finish exiting, a moment after
+      // their end is reported: wait for that (a sandbox that really stayed would fail the test).
+      const settled = () => ownFds() <= before.ownFds && zygote().children === '';
+      for (const deadline = Date.now() + 10_000; !settled() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+      const after = { ...zygote(), ownFds: ownFds() };
+      expect({ fds: after.fds, threads: after.threads, children: after.children, ownFds: after.ownFds }).toEqual({ fds: before.fds, threads: before.threads, children: '', ownFds: before.ownFds });
+      // Each request allocates a few kB that V8 collects when it needs to; 1000 kept would be megabytes.
+      expect(after.rssKiB - before.rssKiB).toBeLessThan(16 * 1024);
+      console.log(`zygote after 50 → 1050 forks: RSS ${before.rssKiB} → ${after.rssKiB} KiB, fds ${before.fds} → ${after.fds}, threads ${before.threads} → ${after.threads}`);
+    } finally {
+      await soaked.close();
+    }
+  }, 300_000);
+});
+
 describe('no process outlives its caller', () => {
   test('[fault] SIGKILL of the caller leaves no zygote and no sandbox process behind', async () => {
     const caller = spawnProcess(process.execPath, [path.join(CORE, 'test/fixtures/zygote-caller.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -315,7 +358,7 @@ describe("the file process's setup refuses outside fresh namespaces", () => {
 describe(`rootless zygote (uid ${NOBODY})`, () => {
   let report: Record<string, { ready: string; seen: Seen; code: number; leftovers: string[] }> & {
     host: { uid: number };
-    callerKilled: { started: number; survivors: number };
+    callerKilled: { started: number; survivors: number; dirsWhileAlive: number; dirsLeft: number };
     hostUnchanged: boolean;
   };
 
@@ -349,6 +392,7 @@ describe(`rootless zygote (uid ${NOBODY})`, () => {
   test('[fault] SIGKILL of an unprivileged caller leaves nothing running; the host is unchanged', () => {
     expect(report.callerKilled.started).toBeGreaterThanOrEqual(8);
     expect(report.callerKilled.survivors).toBe(0);
+    expect(report.callerKilled).toMatchObject({ dirsWhileAlive: 1, dirsLeft: 0 });
     expect(report.hostUnchanged).toBe(true);
   });
 });

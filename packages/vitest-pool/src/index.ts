@@ -10,8 +10,13 @@ export interface NsboxPoolOptions extends SandboxOptions {
    * and the fix; 'warn' runs the files unsandboxed, with a loud warning.
    */
   onUnsupported?: OnUnsupported;
-  /** Boot the next file's sandbox while a file runs (default true). */
+  /** Fresh mode: boot the next file's sandbox while a file runs (default true). */
   prewarm?: boolean;
+  /**
+   * 'zygote' (default): each file's sandbox is forked from a warm process that has Vitest's worker
+   * modules loaded (one per project and run). 'fresh': each file's sandbox starts Node.
+   */
+  mode?: 'fresh' | 'zygote';
   /**
    * When a file fails or times out, keep its sandbox (running) this long ('5m', or milliseconds) and
    * print the `nsbox exec` command that enters it. Vitest's `teardownTimeout` bounds it.
@@ -22,13 +27,14 @@ export interface NsboxPoolOptions extends SandboxOptions {
 const poolLabel = (option: string) => `vitest-pool-nsbox option '${option}'`;
 
 export default function nsbox(options: NsboxPoolOptions = {}): PoolRunnerInitializer {
-  const { onUnsupported, prewarm, keepOnFailure, ...sandboxOptions } = options ?? {};
+  const { onUnsupported, prewarm, mode, keepOnFailure, ...sandboxOptions } = options ?? {};
   const keep = parseKeepDuration(poolLabel('keepOnFailure'), keepOnFailure);
   const policy = resolveOnUnsupported(onUnsupported, poolLabel('onUnsupported'));
   if (prewarm !== undefined && typeof prewarm !== 'boolean') throw new OptionError(poolLabel('prewarm'), prewarm, 'expected true or false');
+  if (mode !== undefined && mode !== 'fresh' && mode !== 'zygote') throw new OptionError(poolLabel('mode'), mode, "expected 'fresh' or 'zygote'");
   // Fail at config load, not in the middle of a run, on a bad option.
   resolveOptions(sandboxOptions, poolLabel);
-  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), keep };
+  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'fresh' ? undefined : new Map(), keep };
   return {
     name: 'nsbox',
     createPoolWorker: (poolOptions: PoolOptions): PoolWorker => new NsboxPoolWorker(poolOptions, sandboxOptions, fallback),

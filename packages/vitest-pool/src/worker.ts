@@ -3,7 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
-import { diagnose, fork, forkUnsandboxed, keepSandbox, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError } from 'nsbox';
+import { fileURLToPath } from 'node:url';
+import { diagnose, fork, forkUnsandboxed, keepSandbox, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type Zygote, type ZygoteProcess } from 'nsbox';
+import { ZYGOTE_ENTRY_ENV } from './zygote-prepare.js';
+
+const ZYGOTE_PREPARE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'zygote-prepare.js');
 
 /** Shared by every worker of one pool: once a host is found unable to sandbox, it stays so. */
 export interface Fallback {
@@ -18,15 +22,26 @@ export interface Fallback {
   spares?: Map<unknown, SandboxProcess>;
   /** The Vitest instances whose close destroys the idle spares. */
   closing?: WeakSet<object>;
+  /** Zygote mode: one warm zygote per project, and whether it failed to start (then: fresh sandboxes). */
+  zygotes?: Map<unknown, { zygote: Zygote; failure: Promise<Error | undefined> }>;
+  zygoteWarned?: boolean;
   /** keepOnFailure, in milliseconds. */
   keep?: number;
+  /**
+   * One promise per started worker, settled by its stop(), which waits for a kept sandbox: a
+   * zygote's close (which kills every sandbox it forked) waits for them all.
+   */
+  running?: Set<Promise<void>>;
 }
+
+/** A file's worker process: born in a fresh sandbox, or forked from the project's zygote. */
+type WorkerProcess = SandboxProcess | ZygoteProcess;
 
 /**
  * Who decides whether a sandbox is kept when its worker exits: the pool worker that adopted it (a
  * spare is booted by one and adopted by another).
  */
-const keepHooks = new WeakMap<SandboxProcess, { keep?: () => Promise<void> | undefined }>();
+const keepHooks = new WeakMap<WorkerProcess, { keep?: () => Promise<void> | undefined }>();
 
 interface Streams {
   stdout: NodeJS.WritableStream & { setMaxListeners(n: number): unknown; getMaxListeners(): number };
@@ -37,12 +52,15 @@ export class NsboxPoolWorker implements PoolWorker {
   readonly name = 'nsbox';
   // Vitest writes transformed modules under its tmpDir; the sandbox sees that directory (see expose).
   readonly cacheFs = true;
-  private child: SandboxProcess | undefined;
+  private child: WorkerProcess | undefined;
   private readonly files = new Set<string>();
   private readonly entry: string;
   private readonly streams: Streams;
   private timedOut = false;
+  private kept: Promise<void> | undefined;
+  private stopped: (() => void) | undefined;
   private slot: number | undefined;
+  private readonly ended = new WeakSet<WorkerProcess>();
 
   constructor(
     private readonly options: PoolOptions,
@@ -67,10 +85,17 @@ export class NsboxPoolWorker implements PoolWorker {
   async start(): Promise<void> {
     if (this.child) return;
     const unsandboxed = await this.fallback.unsandboxed;
-    const child = unsandboxed ? this.startUnsandboxed() : this.adopt(this.takeSpare() ?? this.startSandboxed());
-    if (!unsandboxed) this.bootSpare();
+    const zygote = unsandboxed ? undefined : await this.readyZygote();
+    const child = unsandboxed ? this.startUnsandboxed() : this.adopt(zygote ? this.forkFromZygote(zygote) : (this.takeSpare() ?? this.startSandboxed()));
+    if (!unsandboxed && !zygote) this.bootSpare();
     this.child = child;
     this.pipeOutput(child);
+    if (this.fallback.keep !== undefined) {
+      const running = (this.fallback.running ??= new Set());
+      const done = new Promise<void>((resolve) => (this.stopped = resolve));
+      running.add(done);
+      void done.then(() => running.delete(done));
+    }
     if (!unsandboxed) {
       try {
         await child.ready;
@@ -108,8 +133,9 @@ export class NsboxPoolWorker implements PoolWorker {
   }
 
   /** The per-file timeout counts from here, not from the boot of a spare sandbox. */
-  private adopt(child: SandboxProcess): SandboxProcess {
+  private adopt(child: WorkerProcess): WorkerProcess {
     child.ref();
+    child.once('exit', () => this.ended.add(child));
     const hook = keepHooks.get(child);
     if (hook) hook.keep = () => this.keepIfFailed(child);
     child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
@@ -124,6 +150,61 @@ export class NsboxPoolWorker implements PoolWorker {
       }, timeout);
       child.once('exit', () => clearTimeout(timer));
     }
+    return child;
+  }
+
+  /**
+   * Zygote mode: the project's zygote (started by the first worker), once it takes requests; undefined
+   * in fresh mode, or when it could not start: then the run says why once and uses fresh sandboxes.
+   */
+  private async readyZygote(): Promise<Zygote | undefined> {
+    const zygotes = this.fallback.zygotes;
+    if (!zygotes) return undefined;
+    let entry = zygotes.get(this.options.project);
+    if (!entry) {
+      const zygote = startZygote({
+        prepare: ZYGOTE_PREPARE,
+        identity: this.sandbox.identity,
+        execArgv: this.options.execArgv,
+        cwd: process.cwd(),
+        env: { ...(this.options.env as NodeJS.ProcessEnv), [ZYGOTE_ENTRY_ENV]: this.entry },
+      });
+      zygote.unref();
+      entry = { zygote, failure: zygote.ready.then(() => undefined, (error: Error) => error) };
+      zygotes.set(this.options.project, entry);
+      const project = this.options.project;
+      project.vitest.onClose(async () => {
+        zygotes.delete(project);
+        await Promise.all(this.fallback.running ?? []);
+        await zygote.close();
+      });
+    }
+    const failure = await entry.failure;
+    if (!failure) return entry.zygote;
+    if (!this.fallback.zygoteWarned) {
+      this.fallback.zygoteWarned = true;
+      this.streams.stderr.write(
+        `[nsbox] the warm zygote could not start, so every file starts Node in a fresh sandbox instead (slower): ${failure.message.split('\n')[0]}\n` +
+          `[nsbox] set the pool option mode: 'fresh' to choose that mode and silence this line\n`,
+      );
+    }
+    return undefined;
+  }
+
+  private forkFromZygote(zygote: Zygote): ZygoteProcess {
+    const { timeout: _perFile, identity: _identity, ...sandbox } = this.sandbox;
+    // The same settings as startSandboxed's; the zygote's Node, flags and identity are the project's.
+    const hook: { keep?: () => Promise<void> | undefined } = {};
+    const child = zygote.fork(this.entry, [], {
+      ...sandbox,
+      expose: this.expose(),
+      cwd: process.cwd(),
+      env: this.options.env as NodeJS.ProcessEnv,
+      serialization: 'advanced',
+      silent: true,
+      beforeTeardown: () => hook.keep?.(),
+    });
+    keepHooks.set(child, hook);
     return child;
   }
 
@@ -169,7 +250,7 @@ export class NsboxPoolWorker implements PoolWorker {
     this.pipeOutput(this.child);
   }
 
-  private pipeOutput(child: SandboxProcess): void {
+  private pipeOutput(child: WorkerProcess): void {
     for (const [from, to] of [[child.stdout, this.streams.stdout], [child.stderr, this.streams.stderr]] as const) {
       if (!from) continue;
       to.setMaxListeners(to.getMaxListeners() + 1);
@@ -177,7 +258,7 @@ export class NsboxPoolWorker implements PoolWorker {
     }
   }
 
-  private unpipeOutput(child: SandboxProcess): void {
+  private unpipeOutput(child: WorkerProcess): void {
     for (const [from, to] of [[child.stdout, this.streams.stdout], [child.stderr, this.streams.stderr]] as const) {
       if (!from) continue;
       from.unpipe(to);
@@ -200,11 +281,12 @@ export class NsboxPoolWorker implements PoolWorker {
   /** Vitest has already exchanged 'stop'/'stopped' with the worker: nothing in the sandbox needs more time. */
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child) return;
+    if (!child) return this.stopped?.();
     this.child = undefined;
-    if (child.exitCode === null && child.signalCode === null) await this.keepIfFailed(child);
+    if (!this.ended.has(child)) await (this.kept ?? this.keepIfFailed(child));
     await child.destroy();
     this.unpipeOutput(child);
+    this.stopped?.();
   }
 
   /** Whether Vitest recorded a failure for a file of this worker (its state is what its reporters read). */
@@ -213,23 +295,25 @@ export class NsboxPoolWorker implements PoolWorker {
     return state?.getFiles([...this.files]).some((file) => file.result?.state === 'fail') ?? false;
   }
 
-  private keepIfFailed(child: SandboxProcess): Promise<void> | undefined {
-    if (this.timedOut || this.fallback.keep === undefined || !this.failed()) return undefined;
+  private keepIfFailed(child: WorkerProcess): Promise<void> | undefined {
+    // An unsandboxed worker (onUnsupported: 'warn') has no sandbox to keep.
+    if (this.timedOut || this.fallback.keep === undefined || !child.id || !this.failed()) return undefined;
     return this.keep(child, 'failed');
   }
 
-  private keep(child: SandboxProcess, reason: string): Promise<void> {
+  private keep(child: WorkerProcess, reason: string): Promise<void> {
     // Vitest ends a run that takes longer than teardownTimeout to close (process.exit), and the kept
     // sandbox dies with it: the line says how long it really stays.
     const teardown = (this.options.project.vitest.config as { teardownTimeout?: number }).teardownTimeout;
     const capped = teardown !== undefined && teardown < this.fallback.keep!;
-    return keepSandbox(child, {
+    this.kept = keepSandbox(child, {
       duration: capped ? teardown : this.fallback.keep!,
       what: this.fileList(),
       reason,
       note: capped ? `Vitest's teardownTimeout caps it: raise that to keep it longer` : undefined,
       write: (line) => this.streams.stderr.write(line),
     });
+    return this.kept;
   }
 
   send(message: Parameters<PoolWorker['send']>[0]): void {
@@ -257,7 +341,7 @@ export class NsboxPoolWorker implements PoolWorker {
     return data;
   }
 
-  private get process(): SandboxProcess {
+  private get process(): WorkerProcess {
     if (!this.child) throw new Error('[vitest-pool-nsbox] the worker was stopped or never started');
     return this.child;
   }
