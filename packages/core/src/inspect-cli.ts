@@ -12,7 +12,7 @@ type Usage = new (message: string) => Error;
 export const PS_HELP = `Usage: nsbox ps [--json]
 
 Lists your running sandboxes: those of 'nsbox run', of the Jest and Vitest adapters, and of any
-program using nsbox. Stopped ones never show: each is checked against /proc.
+program using nsbox. Ended ones never show: each is checked against /proc.
 
 Columns: ID (what 'nsbox exec' takes), AGE, PID (the command's pid on the host), INNER (its pid in
 the sandbox), PROCS (processes in the sandbox), HOSTNAME, NET, RUNNER (adapter and worker slot),

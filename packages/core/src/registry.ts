@@ -158,7 +158,7 @@ function removeStale(file: string): void {
 }
 
 /** What `nsbox ps` shows: the record and what /proc says about the sandbox now. */
-export function describe(record: SandboxRecord): LiveSandbox {
+export function describeSandbox(record: SandboxRecord): LiveSandbox {
   const init = initOf(record.anchor.pid);
   const pid = commandOf(record.anchor.pid);
   return {
@@ -171,17 +171,17 @@ export function describe(record: SandboxRecord): LiveSandbox {
 }
 
 export function liveSandboxes(): LiveSandbox[] {
-  return liveRecords().map(describe);
+  return liveRecords().map(describeSandbox);
 }
 
 /** The live sandbox `id` names (or an unambiguous prefix of it); undefined if none. */
 export function findSandbox(id: string): LiveSandbox | LiveSandbox[] | undefined {
   const live = liveRecords();
   const exact = live.find((r) => r.id === id);
-  if (exact) return describe(exact);
+  if (exact) return describeSandbox(exact);
   const matches = id.length > 0 ? live.filter((r) => r.id.startsWith(id)) : [];
-  if (matches.length === 1) return describe(matches[0]);
-  return matches.length > 1 ? matches.map(describe) : undefined;
+  if (matches.length === 1) return describeSandbox(matches[0]);
+  return matches.length > 1 ? matches.map(describeSandbox) : undefined;
 }
 
 export function newSandboxId(): string {
