@@ -32,10 +32,11 @@ const jest = (mode: 'zygote' | 'fresh') => ({
   file: path.join(SUITE, 'jest-inspect/inspect.test.cjs'),
   shown: 'jest-inspect/inspect.test.cjs',
   keptFor: { duration: '10m', note: undefined },
-  start: (keep?: string) =>
+  timedOut: (ms: number) => `nsbox: jest-inspect/inspect.test.cjs timed out after ${ms} ms; its sandbox is kept, see below`,
+  start: (keep?: string, timeout?: number) =>
     spawn(
       process.execPath,
-      [path.join(SUITE, 'node_modules/jest/bin/jest.js'), '--roots=<rootDir>/jest-inspect', `--testEnvironmentOptions=${JSON.stringify({ nsbox: { network: 'loopback', keepOnFailure: keep, mode } })}`],
+      [path.join(SUITE, 'node_modules/jest/bin/jest.js'), '--roots=<rootDir>/jest-inspect', `--testEnvironmentOptions=${JSON.stringify({ nsbox: { network: 'loopback', keepOnFailure: keep, mode, timeout } })}`],
       { cwd: SUITE, env, stdio: ['ignore', 'pipe', 'pipe'] },
     ),
 });
@@ -47,10 +48,11 @@ const vitest = (mode: 'zygote' | 'fresh') => ({
   shown: 'tests-shared/inspect.test.js',
   // Vitest exits a run whose close outlasts its teardownTimeout (10 s by default): the line says so.
   keptFor: { duration: '10s', note: "; Vitest's teardownTimeout caps it: raise that to keep it longer" },
-  start: (keep?: string) =>
+  timedOut: (ms: number) => `[nsbox] tests-shared/inspect.test.js timed out after ${ms} ms; its sandbox is kept`,
+  start: (keep?: string, timeout?: number) =>
     spawn(process.execPath, [path.join(E2E, 'vitest4/node_modules/vitest/vitest.mjs'), 'run', '-c', 'vitest.inspect.config.mjs'], {
       cwd: path.join(E2E, 'vitest4'),
-      env: { ...env, NSBOX_E2E_KEEP: keep, NSBOX_E2E_MODE: mode },
+      env: { ...env, NSBOX_E2E_KEEP: keep, NSBOX_E2E_MODE: mode, NSBOX_E2E_TIMEOUT: timeout === undefined ? undefined : String(timeout) },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
 });
@@ -74,10 +76,10 @@ async function ps(): Promise<Listed[]> {
 }
 
 /** The runner started with a fresh results directory; its output collected; everything removed after. */
-async function running(runner: (typeof runners)[number], extraEnv: NodeJS.ProcessEnv, keep: string | undefined, fn: (run: { results: string; err: () => string; exit: Promise<number | null>; kill: (s: NodeJS.Signals) => void }) => Promise<void>) {
+async function running(runner: (typeof runners)[number], extraEnv: NodeJS.ProcessEnv, keep: string | undefined, timeout: number | undefined, fn: (run: { results: string; err: () => string; exit: Promise<number | null>; kill: (s: NodeJS.Signals) => void }) => Promise<void>) {
   const results = fs.mkdtempSync(path.join(SUITE, '.results-'));
   Object.assign(env, { NSBOX_E2E_RESULTS: results, ...extraEnv });
-  const child = runner.start(keep);
+  const child = runner.start(keep, timeout);
   for (const key of ['NSBOX_E2E_RESULTS', ...Object.keys(extraEnv)]) delete (env as Record<string, unknown>)[key];
   let err = '';
   let out = '';
@@ -95,7 +97,7 @@ async function running(runner: (typeof runners)[number], extraEnv: NodeJS.Proces
 
 describe.each(runners)('$label', (runner) => {
   test(`nsbox ps lists the running file and nsbox exec enters its sandbox`, async () => {
-    await running(runner, {}, undefined, async ({ results, err, exit }) => {
+    await running(runner, {}, undefined, undefined, async ({ results, err, exit }) => {
       const factsFile = path.join(results, `inspect-${runner.name}.json`);
       const facts = await until('the file to run', () => (fs.existsSync(factsFile) ? (JSON.parse(fs.readFileSync(factsFile, 'utf8')) as { hostname: string; pid: number; port: number }) : undefined));
       const entry = await until('the file in nsbox ps', async () => (await ps()).find((s) => s.files?.includes(runner.file)));
@@ -121,7 +123,7 @@ describe.each(runners)('$label', (runner) => {
   const keptLine = /^nsbox: kept the sandbox of (.*) \((.*)\) for (\S+): nsbox exec ([0-9a-f]{12}) {3}\(Ctrl-C releases it(; [^)]*)?\)$/m;
 
   test('keepOnFailure keeps a failed file’s sandbox, running, until Ctrl-C; nothing is left after', async () => {
-    await running(runner, { NSBOX_E2E_FAIL: '1' }, '10m', async ({ results, err, exit, kill }) => {
+    await running(runner, { NSBOX_E2E_FAIL: '1' }, '10m', undefined, async ({ results, err, exit, kill }) => {
       fs.mkdirSync(results, { recursive: true });
       fs.writeFileSync(path.join(results, `release-${runner.name}`), '');
       const [, what, reason, duration, id, note] = await until('the kept line', () => keptLine.exec(err()));
@@ -141,13 +143,31 @@ describe.each(runners)('$label', (runner) => {
   });
 
   test('keepOnFailure releases the sandbox by itself when the duration ends', async () => {
-    await running(runner, { NSBOX_E2E_FAIL: '1' }, '1s', async ({ results, err, exit }) => {
+    await running(runner, { NSBOX_E2E_FAIL: '1' }, '1s', undefined, async ({ results, err, exit }) => {
       fs.mkdirSync(results, { recursive: true });
       fs.writeFileSync(path.join(results, `release-${runner.name}`), '');
       expect(await exit).toBe(1);
       const id = keptLine.exec(err())?.[4];
       expect(id, err()).toBeDefined();
       expect((await ps()).find((s) => s.id === id)).toBeUndefined();
+    });
+  });
+
+  test('keepOnFailure keeps a timed-out file’s sandbox with the file still running in it', async () => {
+    // The file never gets its release: it runs until the per-file timeout, and then stays, kept.
+    await running(runner, {}, '10m', 3000, async ({ results, err, exit, kill }) => {
+      const [, what, reason, , id] = await until('the kept line', () => keptLine.exec(err()));
+      expect([what, reason]).toEqual([runner.shown, 'timed out after 3000 ms']);
+      // The runner's own report of the timeout says the sandbox is kept (Jest reports it after the line).
+      await until('the timeout report', () => (err().includes(runner.timedOut(3000)) ? true : undefined));
+      const facts = JSON.parse(fs.readFileSync(path.join(results, `inspect-${runner.name}.json`), 'utf8')) as { pid: number };
+      const look = await nsbox(['exec', id, '--', 'sh', '-c', `cat /proc/${facts.pid}/status | sed -n 's/^State:\t//p'`]);
+      // Still alive and not stopped (T) or dead (Z): running or sleeping in its wait for the release.
+      expect(look.stdout.trim()).toMatch(/^[RS] /);
+      const entry = (await ps()).find((s) => s.id === id)!;
+      kill('SIGINT');
+      await exit;
+      expect(await waitUntilGone([entry.anchor.pid, entry.init], 10_000)).toEqual([]);
     });
   });
 });

@@ -6,5 +6,10 @@ import { suiteConfig } from '../vitest-project.mjs';
 const base = suiteConfig(nsbox);
 const keepOnFailure = process.env.NSBOX_E2E_KEEP;
 export default defineConfig({
-  test: { ...base.test, include: ['tests-shared/inspect.test.js'], pool: nsbox({ network: 'loopback', keepOnFailure, mode: process.env.NSBOX_E2E_MODE }) },
+  test: { ...base.test, include: ['tests-shared/inspect.test.js'], pool: nsbox({
+      network: 'loopback',
+      keepOnFailure,
+      mode: process.env.NSBOX_E2E_MODE,
+      timeout: process.env.NSBOX_E2E_TIMEOUT ? Number(process.env.NSBOX_E2E_TIMEOUT) : undefined,
+    }) },
 });
