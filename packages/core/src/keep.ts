@@ -15,6 +15,8 @@ export interface Keepable {
   readonly id: string;
   annotate(annotation: Annotation): void;
   destroy(): Promise<unknown>;
+  /** Resolves when the sandbox is gone. */
+  readonly exited?: Promise<unknown>;
 }
 
 export interface KeepOptions {
@@ -103,6 +105,8 @@ export function keepSandbox(sandbox: Keepable, options: KeepOptions): Promise<vo
   const timer = setTimeout(() => void releaseAndFinish(), options.duration);
   kept.set(sandbox, { release: releaseAndFinish, done });
   attachSignals();
+  // A sandbox that ends by itself meanwhile (its last process killed from an `nsbox exec` shell) is not waited for.
+  void sandbox.exited?.then(releaseAndFinish);
   return done;
 }
 
