@@ -2,6 +2,7 @@
 // left running. Fails the run otherwise.
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startZygote } from '../packages/core/dist/index.js';
 
@@ -60,8 +61,42 @@ function orphanedSocketDirs(): string[] {
   });
 }
 
+/**
+ * The per-user directories of sandbox records (`nsbox ps`): this run's users are root and, in the
+ * rootless tests, uid 65534. Each entry is a directory and the record files in it.
+ */
+function recordDirs(): string[] {
+  const dirs = fs.readdirSync('/tmp').filter((e) => /^nsbox-\d+$/.test(e)).map((e) => path.join('/tmp', e));
+  if (process.env.XDG_RUNTIME_DIR) dirs.push(path.join(process.env.XDG_RUNTIME_DIR, 'nsbox'));
+  return dirs.flatMap((dir) => {
+    try {
+      return [dir, ...fs.readdirSync(dir).map((e) => path.join(dir, e))];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * A caller killed with SIGKILL (the fault tests do it on purpose) cannot remove its record; the kernel
+ * kills its sandbox, and the next nsbox that reads the directory removes the stale record, which is
+ * what `nsbox ps` does here. Any record still there after that is a sandbox still running.
+ */
+function recordsLeft(before: string[]): string[] {
+  for (const uid of [process.getuid?.() ?? 0, 65534]) {
+    try {
+      const args = [path.resolve(import.meta.dirname, '../packages/core/dist/cli.js'), 'ps', '--json'];
+      if (uid === (process.getuid?.() ?? 0)) execFileSync(process.execPath, args, { stdio: 'ignore' });
+      else if (fs.existsSync(`/tmp/nsbox-${uid}`)) execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, ...args], { stdio: 'ignore' });
+    } catch {
+      // reported below as what is left
+    }
+  }
+  return recordDirs().filter((entry) => !before.includes(entry));
+}
+
 export default function setup() {
-  const before = { mounts: mounts(), hostname: os.hostname(), unshare: unshareProcesses(), socketDirs: orphanedSocketDirs() };
+  const before = { mounts: mounts(), hostname: os.hostname(), unshare: unshareProcesses(), socketDirs: orphanedSocketDirs(), records: recordDirs() };
   return async () => {
     // Sandboxes killed at the very end of a test may need a moment to be reaped.
     for (let i = 0; i < 150 && (unshareProcesses().length > before.unshare.length || zygoteProcesses().length > 0); i++) await new Promise((r) => setTimeout(r, 100));
@@ -82,7 +117,9 @@ export default function setup() {
     if (zygotes.length) problems.push(`zygotes still running after the suite: pids ${zygotes.join(', ')}`);
     const dirs = orphanedSocketDirs().filter((d) => !before.socketDirs.includes(d));
     if (dirs.length) problems.push(`zygote socket directories of dead callers left in ${os.tmpdir()} after a zygote start (which removes this user's): ${dirs.join(', ')}`);
+    const records = recordsLeft(before.records);
+    if (records.length) problems.push(`sandbox records left after the suite: ${records.join(', ')}`);
     if (problems.length) throw new Error(`host changed by the test suite:\n${problems.join('\n')}`);
-    console.log('host unchanged: mount table and hostname as before; leftovers found: 0 (sandboxes, zygotes, zygote socket directories)');
+    console.log('host unchanged: mount table and hostname as before; leftovers found: 0 (sandboxes, zygotes, zygote socket directories, sandbox records)');
   };
 }

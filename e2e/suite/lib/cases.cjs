@@ -48,3 +48,24 @@ function whereCase(name, slowMs = 0) {
 }
 
 module.exports.whereCase = whereCase;
+
+/**
+ * Holds a file in its /tmp and a port on its loopback until the outer test, which looks inside with
+ * `nsbox ps` and `nsbox exec`, writes `release-<name>` into the results; then fails if asked to.
+ */
+function inspectCase(name) {
+  test(`file ${name} waits to be looked at`, async () => {
+    const fs = require('node:fs');
+    const path = require('node:path');
+    fs.writeFileSync(`/tmp/inspect-${name}`, `${name} was here\n`);
+    const server = require('node:net').createServer((c) => c.end('pong'));
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    server.unref();
+    record(`inspect-${name}`, { hostname: require('node:os').hostname(), pid: process.pid, port: server.address().port });
+    const release = path.join(process.env.NSBOX_E2E_RESULTS, `release-${name}`);
+    while (!fs.existsSync(release)) await new Promise((r) => setTimeout(r, 50));
+    expect(process.env.NSBOX_E2E_FAIL === '1' ? 'failed on purpose' : 'passed').toBe('passed');
+  }, 120_000);
+}
+
+module.exports.inspectCase = inspectCase;

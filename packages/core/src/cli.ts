@@ -7,6 +7,8 @@ import { spawn } from './sandbox.js';
 import { probeHost, type HostReport } from './probe.js';
 import { NsboxError, OptionError, SetupError, StartError } from './errors.cjs';
 import type { OptionLabel, SandboxOptions } from './options.js';
+import { exec, ps } from './inspect-cli.js';
+import { keepSandbox } from './keep.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -31,6 +33,8 @@ Options:
   --memory-max SIZE         cgroup v2 memory limit for the whole sandbox (512M, 2G)
   --pids-max N              cgroup v2 limit on the number of processes (bounds a fork bomb)
                             (both need a delegated cgroup v2 subtree; without one they are an error)
+  --keep-on-failure DURATION  when CMD fails or times out, keep its sandbox (running) for DURATION
+                            and print the 'nsbox exec' command that enters it; Ctrl-C releases it
   -h, --help                show this help
 
 Exit status: CMD's; 128+N when a signal N killed it; 124 on timeout; 125 when the sandbox could not be set up.`;
@@ -39,6 +43,8 @@ const HELP = `nsbox ${VERSION}: per-file Linux containers for Node test runners
 
 Usage:
   nsbox run [options] -- CMD [ARGS...]   run CMD in a new sandbox (nsbox run --help for options)
+  nsbox ps [--json]                      list your running sandboxes
+  nsbox exec ID [--] [CMD [ARGS...]]     run CMD (default: your shell) inside a running sandbox
   nsbox doctor [--json]                  check whether this host can create sandboxes, and how to fix it
   nsbox --version                        print the version
   nsbox --help                           show this help`;
@@ -61,6 +67,7 @@ const RUN_OPTIONS = {
   tmpfs: { type: 'string', multiple: true }, bind: { type: 'string', multiple: true }, 'ro-bind': { type: 'string', multiple: true },
   'read-only': { type: 'boolean' }, writable: { type: 'string', multiple: true }, identity: { type: 'string' },
   expose: { type: 'string', multiple: true }, timeout: { type: 'string' }, 'memory-max': { type: 'string' }, 'pids-max': { type: 'string' },
+  'keep-on-failure': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -91,7 +98,7 @@ function parseCount(label: string, text: string): number {
   return Number(text);
 }
 
-function parseRun(argv: string[]): { options: SandboxOptions; command: string[]; help: boolean } {
+function parseRun(argv: string[]): { options: SandboxOptions; command: string[]; help: boolean; keep: number | undefined } {
   const split = splitCommand(argv);
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
@@ -108,7 +115,8 @@ function parseRun(argv: string[]): { options: SandboxOptions; command: string[];
     if (value === undefined) continue;
     options[key] = key === 'timeout' ? parseDuration('--timeout', value as string) : key === 'pidsMax' ? parseCount('--pids-max', value as string) : value;
   }
-  return { options: options as SandboxOptions, command: split.command, help: values.help === true };
+  const keep = values['keep-on-failure'] === undefined ? undefined : parseDuration('--keep-on-failure', values['keep-on-failure'] as string);
+  return { options: options as SandboxOptions, command: split.command, help: values.help === true, keep };
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
@@ -116,13 +124,40 @@ function signalNumber(signal: NodeJS.Signals): number {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { options, command, help } = parseRun(argv);
+  const { options, command, help, keep } = parseRun(argv);
   if (help) {
     console.log(RUN_HELP);
     return 0;
   }
   if (command.length === 0) throw new UsageError("no command given: write it after '--', for example 'nsbox run -- node test.js'");
-  const child = spawn(command[0], command.slice(1), { ...options, stdio: 'inherit' }, cliLabel);
+  const what = command.join(' ');
+  // With --keep-on-failure the timeout is this process's own, so that it can keep the sandbox instead of killing it.
+  const { timeout, ...sandboxOptions } = options;
+  const child = spawn(
+    command[0],
+    command.slice(1),
+    {
+      ...(keep === undefined ? options : sandboxOptions),
+      stdio: 'inherit',
+      beforeTeardown: (status) => {
+        if (keep === undefined || status === 0) return undefined;
+        keptStatus = status;
+        return keepSandbox(child, { duration: keep, what, reason: `exited with status ${status}` });
+      },
+    },
+    cliLabel,
+  );
+  let keptTimedOut = false;
+  // A kept sandbox ends killed: its command's own status is the one to report.
+  let keptStatus: number | undefined;
+  const keepTimer =
+    keep !== undefined && timeout !== undefined
+      ? setTimeout(() => {
+          keptTimedOut = true;
+          void keepSandbox(child, { duration: keep, what, reason: `timed out after ${timeout} ms` });
+        }, timeout)
+      : undefined;
+  void child.exited.then(() => clearTimeout(keepTimer));
 
   // A terminal already sends Ctrl-C to the whole foreground group, sandbox included: forward SIGINT
   // only when it cannot have come from a terminal, so the command never gets it twice.
@@ -151,10 +186,11 @@ async function run(argv: string[]): Promise<number> {
         exit.leftovers.map((p) => `  pid ${p.pid}: ${p.command}\n`).join(''),
     );
   }
-  if (exit.timedOut) {
+  if (exit.timedOut || keptTimedOut) {
     process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms; the whole sandbox was killed\n`);
     return 124;
   }
+  if (keptStatus !== undefined) return keptStatus;
   if (exit.signal) return 128 + signalNumber(exit.signal);
   return exit.code ?? 125;
 }
@@ -199,6 +235,10 @@ async function main(argv: string[]): Promise<number> {
       return run(rest);
     case 'doctor':
       return doctor(rest);
+    case 'ps':
+      return ps(rest, UsageError);
+    case 'exec':
+      return exec(rest, UsageError);
     case '--version':
     case '-v':
       console.log(VERSION);
@@ -210,7 +250,7 @@ async function main(argv: string[]): Promise<number> {
       console.log(HELP);
       return subcommand === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command '${subcommand}'; expected 'run' or 'doctor' (see 'nsbox --help')`);
+      throw new UsageError(`unknown command '${subcommand}'; expected 'run', 'ps', 'exec' or 'doctor' (see 'nsbox --help')`);
   }
 }
 

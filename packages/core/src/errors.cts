@@ -78,6 +78,26 @@ export class LimitError extends NsboxError {
   }
 }
 
+/** The per-user directory of sandbox records (for `nsbox ps` and `nsbox exec`) cannot be used safely. */
+export class RuntimeDirError extends NsboxError {
+  readonly dir: string;
+  readonly fix: string;
+  constructor(dir: string, problem: string, fix: string) {
+    super('NSBOX_RUNTIME_DIR', `the sandbox record directory ${dir} cannot be used: ${problem}. Fix: ${fix}`);
+    this.dir = dir;
+    this.fix = fix;
+  }
+}
+
+/** `nsbox exec` was given an id that names no running sandbox of this user (or more than one). */
+export class NoSuchSandboxError extends NsboxError {
+  readonly id: string;
+  constructor(id: string, problem: string, fix: string) {
+    super('NSBOX_NO_SUCH_SANDBOX', `sandbox '${id}' ${problem}. Fix: ${fix}`);
+    this.id = id;
+  }
+}
+
 /** The sandbox ended before its setup reported success, for a reason other than a setup step. */
 export class StartError extends NsboxError {
   readonly stderr: string;

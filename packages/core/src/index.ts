@@ -3,6 +3,8 @@ export { resolveOptions, OPTION_NAMES, type SandboxOptions, type OptionLabel } f
 export { probeHost, diagnose, type HostReport, type Check } from './probe.js';
 export { startZygote, type Zygote, type ZygoteOptions, type ZygoteForkOptions, type ZygoteProcess } from './zygote.js';
 export type { Leftover } from './leftovers.js';
-export { NsboxError, OptionError, SetupError, GuardError, UnsupportedHostError, StartError, LimitError } from './errors.cjs';
+export { NsboxError, OptionError, SetupError, GuardError, UnsupportedHostError, StartError, LimitError, RuntimeDirError, NoSuchSandboxError } from './errors.cjs';
 export type { NetworkMode, Identity } from './protocol.cjs';
 export { resolveOnUnsupported, unsandboxedWarning, type OnUnsupported } from './policy.js';
+export { liveSandboxes, runtimeDir, type LiveSandbox, type SandboxRecord, type Annotation } from './registry.js';
+export { keepSandbox, releaseKept, parseKeepDuration, type Keepable, type KeepOptions } from './keep.js';

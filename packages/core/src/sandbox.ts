@@ -14,6 +14,7 @@ import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } fr
 import { stage0 } from './stage0.js';
 import { which } from './which.cjs';
 import { sandboxProcesses, commandOf, signalProcess, type Leftover } from './leftovers.js';
+import { Registration, newSandboxId, type Annotation } from './registry.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PRELOAD = path.join(here, 'inside', 'preload.cjs');
@@ -33,6 +34,12 @@ export interface SpawnOptions extends SandboxOptions {
   env?: NodeJS.ProcessEnv;
   /** As child_process.spawn's; at most 7 entries (fds 7 to 9 belong to the sandbox's init). */
   stdio?: StdioOptions;
+  /**
+   * Called when the command has ended, before the init exits (which makes the kernel kill what is
+   * left): the sandbox stays as it is, its other processes running, until the promise settles.
+   * `nsbox run --keep-on-failure` keeps a failed command's sandbox so.
+   */
+  beforeTeardown?: (status: number) => Promise<unknown> | undefined;
 }
 
 export interface ForkOptions extends SpawnOptions {
@@ -60,6 +67,10 @@ export interface SandboxExit {
 
 export interface SandboxControls {
   readonly hostname: string;
+  /** What `nsbox ps` lists this sandbox as, and `nsbox exec` takes. */
+  readonly id: string;
+  /** Adds to what `nsbox ps` shows: the test files, the adapter and its worker slot. */
+  annotate(annotation: Annotation): void;
   /** Resolves once the in-sandbox setup is done; rejects with SetupError or StartError. */
   readonly ready: Promise<void>;
   /** Resolves when the sandbox and everything in it is gone. */
@@ -128,6 +139,8 @@ interface LaunchSpec {
   serialization?: 'json' | 'advanced';
   /** A Node command: the setup goes in as a preload, one Node start instead of two. */
   preload: boolean;
+  /** The command as `nsbox ps` shows it. */
+  what: string;
 }
 
 /**
@@ -140,7 +153,7 @@ function withPreload(nodeOptions: string | undefined): string {
 }
 
 function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: string) => LaunchSpec & { expose: string[] }): SandboxProcess {
-  const { cwd, env, stdio: _stdio, execPath: _execPath, execArgv: _execArgv, serialization: _serialization, silent: _silent, loads: _loads, ...sandboxOptions } =
+  const { cwd, env, stdio: _stdio, execPath: _execPath, execArgv: _execArgv, serialization: _serialization, silent: _silent, loads: _loads, beforeTeardown, ...sandboxOptions } =
     options as ForkOptions;
   const resolved = resolveOptions(sandboxOptions, label);
   const workdir = path.resolve(cwd ?? process.cwd());
@@ -158,11 +171,20 @@ function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: str
     stdio: spec.stdio,
     serialization: spec.serialization,
   }) as SandboxProcess;
-  return supervise(child, resolved.config.hostname, resolved.timeout);
+  const registration = new Registration(newSandboxId(), { command: spec.what, hostname: resolved.config.hostname, network: resolved.config.network });
+  if (child.pid !== undefined) registration.anchor(child.pid);
+  child.once('exit', () => registration.remove());
+  return supervise(child, resolved.config.hostname, resolved.timeout, registration, beforeTeardown);
 }
 
 
-function supervise(child: SandboxProcess, hostname: string, timeout: number | undefined): SandboxProcess {
+function supervise(
+  child: SandboxProcess,
+  hostname: string,
+  timeout: number | undefined,
+  registration: Registration,
+  beforeTeardown: SpawnOptions['beforeTeardown'],
+): SandboxProcess {
   const sockets = child.stdio as unknown as Socket[];
   const control = sockets[CONTROL_FD];
   let leftovers: Leftover[] = [];
@@ -180,9 +202,14 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
     if (message?.type === 'ready') settleReady();
     else if (message?.type === 'error') settleReady(setupFailure(message.error));
     else if (message?.type === 'exit') {
-      leftovers = sandboxProcesses(child.pid!);
-      if (leftovers.length > 0) child.emit('leftovers', leftovers);
-      control.write('\n');
+      const ack = () => {
+        leftovers = sandboxProcesses(child.pid!);
+        if (leftovers.length > 0) child.emit('leftovers', leftovers);
+        control.write('\n');
+      };
+      const held = beforeTeardown?.(message.status);
+      if (held) void held.then(ack, ack);
+      else ack();
     }
   };
   for (const socket of [sockets[SETUP_FD], control]) {
@@ -229,6 +256,8 @@ function supervise(child: SandboxProcess, hostname: string, timeout: number | un
   const unrefChild = child.unref.bind(child);
   return Object.assign(child, {
     hostname,
+    id: registration.id,
+    annotate: (annotation: Annotation) => registration.update(annotation),
     unref() {
       unrefChild();
       for (const handle of handles()) handle.unref?.();
@@ -259,6 +288,7 @@ export function spawn(command: string, args: readonly string[] = [], options: Sp
   const node = isNode(command, options.env ?? process.env);
   return launch(options, label, (execPath) => ({
     command: node ? [command, ...args] : [execPath, EXEC_ENTRY, '--', command, ...args],
+    what: [command, ...args].join(' '),
     stdio: normalizeStdio(options.stdio, ['pipe', 'pipe', 'pipe']),
     preload: node,
     expose: node && path.isAbsolute(command) ? [path.dirname(command)] : [],
@@ -305,6 +335,7 @@ export function fork(modulePath: string, args: readonly string[] = [], options: 
     command: [execPath, ...(options.execArgv ?? process.execArgv), absolute, ...args],
     stdio,
     preload: true,
+    what: [absolute, ...args].join(' '),
     serialization: options.serialization,
     expose: [path.dirname(absolute), moduleScope(absolute), ...(options.loads ?? []).flatMap((file) => [path.dirname(file), moduleScope(file)])],
   }));
@@ -330,6 +361,9 @@ export function forkUnsandboxed(modulePath: string, args: readonly string[] = []
   const unrefChild = child.unref.bind(child);
   return Object.assign(child, {
     hostname: os.hostname(),
+    // Not a sandbox: nothing for `nsbox ps` to list.
+    id: '',
+    annotate: () => {},
     ready: Promise.resolve(),
     exited,
     processes: () => [],

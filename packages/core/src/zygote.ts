@@ -23,6 +23,7 @@ import {
 } from './protocol.cjs';
 import { autoExpose, moduleScope, type SandboxExit } from './sandbox.js';
 import { zygoteStage0 } from './stage0.js';
+import { Registration, newSandboxId, type Annotation } from './registry.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ZYGOTE_ENTRY = path.join(here, 'inside', 'zygote.cjs');
@@ -47,11 +48,17 @@ export interface ZygoteForkOptions extends Omit<SandboxOptions, 'identity'> {
   serialization?: Serialization;
   /** As child_process.fork's: true gives `stdout` and `stderr` streams; false (default) copies them to this process's. */
   silent?: boolean;
+  /** As spawn()'s: the sandbox stays as it is, once its file process ended, until the promise settles. */
+  beforeTeardown?: (status: number) => Promise<unknown> | undefined;
 }
 
 /** A sandbox forked from a zygote: stdio, IPC and events in the spirit of a ChildProcess, with the sandbox controls. */
 export interface ZygoteProcess extends EventEmitter {
   readonly hostname: string;
+  /** What `nsbox ps` lists this sandbox as, and `nsbox exec` takes. */
+  readonly id: string;
+  /** Adds to what `nsbox ps` shows: the test files, the adapter and its worker slot. */
+  annotate(annotation: Annotation): void;
   /** The file process's host pid, once the sandbox exists. */
   readonly pid: number | undefined;
   readonly stdout: Readable | null;
@@ -106,7 +113,14 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
   private timer: NodeJS.Timeout | undefined;
   private refed = true;
 
-  constructor(readonly hostname: string, serialization: Serialization, silent: boolean, timeout: number | undefined) {
+  constructor(
+    readonly hostname: string,
+    serialization: Serialization,
+    silent: boolean,
+    timeout: number | undefined,
+    private readonly registration: Registration,
+    private readonly beforeTeardown: ZygoteForkOptions['beforeTeardown'],
+  ) {
     super();
     this.ready = new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -145,6 +159,14 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
     return this.parent === undefined ? undefined : commandOf(this.parent);
   }
 
+  get id(): string {
+    return this.registration.id;
+  }
+
+  annotate(annotation: Annotation): void {
+    this.registration.update(annotation);
+  }
+
   get connected(): boolean {
     return this.ipc.connected;
   }
@@ -166,6 +188,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
       if (message?.type === 'init') {
         this.parent = message.parent;
         this.init = message.init;
+        this.registration.anchor(message.parent);
         if (this.killRequested) this.killSandbox();
       } else if (message?.type === 'ready') {
         this.settleReady();
@@ -173,9 +196,14 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
         this.settleReady(setupFailure(message.error));
       } else if (message?.type === 'exit') {
         this.status = message.status;
-        this.leftovers = this.processes();
-        if (this.leftovers.length > 0) this.emit('leftovers', this.leftovers);
-        socket.write('\n');
+        const ack = () => {
+          this.leftovers = this.processes();
+          if (this.leftovers.length > 0) this.emit('leftovers', this.leftovers);
+          socket.write('\n');
+        };
+        const held = this.beforeTeardown?.(message.status);
+        if (held) void held.then(ack, ack);
+        else ack();
       }
       // 'end' (how the init ended) adds nothing the host does not know: an init that did not report
       // an exit status was killed, by the host or with the zygote.
@@ -194,6 +222,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    this.registration.remove();
     if (this.timer) clearTimeout(this.timer);
     const killed = this.status === undefined;
     this.settleReady(new StartError(killed ? 'the sandbox was killed before its setup finished' : `the sandbox exited with status ${this.status} before its setup finished`));
@@ -299,6 +328,10 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
   // caller killed before close() leaves a directory that the next zygote start removes.
   removeDeadZygoteDirs();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${ZYGOTE_DIR_PREFIX}${process.pid}-`));
+  // A caller that ends through process.exit() (Vitest on Ctrl-C) never gets to close(): its zygote
+  // dies with it (death signal), and its socket directory goes here.
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   const socketPath = path.join(dir, 'sandboxes.sock');
   const sandboxes = new Map<string, Sandbox>();
   const byId = new Map<number, Sandbox>();
@@ -384,7 +417,7 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
     fork(modulePath, forkArgs = [], forkOptions = {}) {
       if (typeof modulePath !== 'string' || modulePath.length === 0) throw new OptionError('modulePath', modulePath, 'expected the path of a module to run');
       if (closed) throw new StartError('the zygote is closed');
-      const { cwd: forkCwd, env, serialization = 'json', silent = false, ...sandboxOptions } = forkOptions;
+      const { cwd: forkCwd, env, serialization = 'json', silent = false, beforeTeardown, ...sandboxOptions } = forkOptions;
       if ('identity' in sandboxOptions) {
         throw new OptionError("nsbox option 'identity'", (sandboxOptions as SandboxOptions).identity, "is fixed per zygote: pass it to startZygote()");
       }
@@ -396,7 +429,12 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
         ...resolved.config.expose,
         ...autoExpose(workdir, execPath, [path.dirname(absolute), moduleScope(absolute), ...prepare.map(moduleScope)]),
       ];
-      const sandbox = new Sandbox(resolved.config.hostname, serialization, silent, resolved.timeout);
+      const registration = new Registration(newSandboxId(), {
+        command: [absolute, ...forkArgs].join(' '),
+        hostname: resolved.config.hostname,
+        network: resolved.config.network,
+      });
+      const sandbox = new Sandbox(resolved.config.hostname, serialization, silent, resolved.timeout, registration, beforeTeardown);
       const request: ForkRequest = {
         type: 'fork',
         id: nextId++,
@@ -422,7 +460,8 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
       await gone;
       await Promise.all(all.map((s) => s.exited));
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      fs.rmSync(dir, { recursive: true, force: true });
+      process.off('exit', removeDir);
+      removeDir();
     },
     ref() {
       for (const handle of handles()) handle.ref?.();

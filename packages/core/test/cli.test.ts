@@ -44,7 +44,7 @@ describe('bad input is rejected before anything starts', () => {
   test('[input] an unknown subcommand', async () => {
     const r = await nsbox(['runn']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("nsbox: unknown command 'runn'; expected 'run' or 'doctor' (see 'nsbox --help')\n");
+    expect(r.stderr).toBe("nsbox: unknown command 'runn'; expected 'run', 'ps', 'exec' or 'doctor' (see 'nsbox --help')\n");
   });
 
   test('nothing ran for any of them', () => {

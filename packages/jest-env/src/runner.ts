@@ -31,7 +31,7 @@ function jestRunnerEntry(rootDir: string): string {
   return createRequire(from).resolve('jest-runner');
 }
 
-type NsboxConfig = SandboxOptions & { onUnsupported?: unknown; mode?: unknown };
+type NsboxConfig = SandboxOptions & { onUnsupported?: unknown; mode?: unknown; keepOnFailure?: unknown };
 const label = (option: string) => `testEnvironmentOptions.nsbox.${option}`;
 
 function nsboxConfigOf(config: Config.ProjectConfig): NsboxConfig {
@@ -40,7 +40,7 @@ function nsboxConfigOf(config: Config.ProjectConfig): NsboxConfig {
 
 /** The sandbox's options; the per-file timeout is the runner's, counted from the file's start. */
 function optionsOf(config: Config.ProjectConfig): SandboxOptions {
-  const { onUnsupported: _policy, timeout: _timeout, mode: _mode, ...options } = nsboxConfigOf(config);
+  const { onUnsupported: _policy, timeout: _timeout, mode: _mode, keepOnFailure: _keep, ...options } = nsboxConfigOf(config);
   return options;
 }
 
@@ -96,6 +96,7 @@ export default class NsboxTestRunner {
       nsbox.resolveOptions({ ...optionsOf(test.context.config), timeout: nsboxConfigOf(test.context.config).timeout }, label);
       nsbox.resolveOnUnsupported(nsboxConfigOf(test.context.config).onUnsupported, label('onUnsupported'));
       modeOf(test.context.config, nsbox.OptionError);
+      nsbox.parseKeepDuration(label('keepOnFailure'), nsboxConfigOf(test.context.config).keepOnFailure);
     }
     const runId = crypto.randomBytes(6).toString('hex');
     const resolverFiles = this.writeResolvers(tests, runId);
@@ -177,6 +178,8 @@ export default class NsboxTestRunner {
       const config = test.context.config;
       fs.mkdirSync(config.cacheDirectory, { recursive: true });
       const process_ = nsbox.fork(stock.entry, [], { ...optionsOf(config), expose: exposed(config), ...stock.forkOptions(slot), loads: [CHILD] });
+      // `nsbox ps` names the slot of a sandbox booted ahead, before it has a file.
+      process_.annotate({ runner: 'jest', slot });
       return new JestWorkerClient(process_, CHILD, setupData(test, false), stock);
     };
 
@@ -190,6 +193,7 @@ export default class NsboxTestRunner {
       const { identity: _identity, ...options } = optionsOf(config);
       const { execArgv: _execArgv, stdio: _stdio, ...fork } = stock.forkOptions(slot);
       const process_ = zygote.fork(stock.entry, [], { ...options, expose: exposed(config), ...fork, silent: true });
+      process_.annotate({ runner: 'jest', slot });
       return { client: new JestWorkerClient(process_, CHILD, setupData(test, false), stock), zygote: failure };
     };
 
@@ -237,7 +241,7 @@ export default class NsboxTestRunner {
             child = await unsupported(test, slot, failure);
           }
         }
-        const result = await this.runInChild(child, test);
+        const result = await this.runInChild(nsbox, child, test, slot);
         await this.emit('test-file-success', [test, result]);
       } catch (error) {
         await this.emit('test-file-failure', [test, error]);
@@ -294,8 +298,13 @@ export default class NsboxTestRunner {
     });
   }
 
-  private async runInChild(client: JestWorkerClient, test: Test): Promise<unknown> {
+  private async runInChild(nsbox: Nsbox, client: JestWorkerClient, test: Test, slot: number): Promise<unknown> {
     const sandbox = client.process;
+    sandbox.annotate({ files: [test.path], runner: 'jest', slot });
+    const keep = nsbox.parseKeepDuration(label('keepOnFailure'), nsboxConfigOf(test.context.config).keepOnFailure);
+    let failure: string | undefined;
+    let gone = false;
+    sandbox.once('exit', () => (gone = true));
     sandbox.stdout?.pipe(process.stdout, { end: false });
     sandbox.stderr?.pipe(process.stderr, { end: false });
     const relative = path.relative(this.globalConfig.rootDir, test.path);
@@ -315,7 +324,9 @@ export default class NsboxTestRunner {
       if (timeout !== undefined) {
         timer = setTimeout(() => {
           const running = Math.max(1, sandbox.processes().length);
-          reject(plainError(`nsbox: ${relative} timed out after ${timeout} ms; its whole sandbox was killed (${running} process${running === 1 ? '' : 'es'})`));
+          failure = `timed out after ${timeout} ms`;
+          const fate = keep === undefined ? 'its whole sandbox was killed' : 'its sandbox is kept, see below';
+          reject(plainError(`nsbox: ${relative} timed out after ${timeout} ms; ${fate} (${running} process${running === 1 ? '' : 'es'})`));
         }, timeout);
       }
     });
@@ -331,11 +342,15 @@ export default class NsboxTestRunner {
       },
     };
     try {
-      return await Promise.race([client.run(request), ended]);
+      const result = (await Promise.race([client.run(request), ended])) as { numFailingTests?: number; testExecError?: unknown } | undefined;
+      if (result && ((result.numFailingTests ?? 0) > 0 || result.testExecError)) failure = 'failed';
+      return result;
     } finally {
       clearTimeout(timer);
-      // Leftovers are listed at once; the slot need not wait for the kernel to reap the sandbox.
-      this.teardowns.push(sandbox.destroy());
+      // Leftovers are listed at once; the slot need not wait for the kernel to reap the sandbox. A
+      // failed file's sandbox may be kept instead: the run then waits for it at its end.
+      if (keep !== undefined && failure && !gone && sandbox.id) this.teardowns.push(nsbox.keepSandbox(sandbox, { duration: keep, what: relative, reason: failure }));
+      else this.teardowns.push(sandbox.destroy());
     }
   }
 }

@@ -1,7 +1,7 @@
 // `pool: nsbox(options)`: every Vitest test file runs in its own nsbox sandbox. This package only maps
 // Vitest's PoolWorker interface onto the core's fork(); spawning, setup and teardown live in nsbox.
 import type { PoolOptions, PoolRunnerInitializer, PoolWorker } from 'vitest/node';
-import { OptionError, resolveOnUnsupported, resolveOptions, type OnUnsupported, type SandboxOptions } from 'nsbox';
+import { OptionError, parseKeepDuration, resolveOnUnsupported, resolveOptions, type OnUnsupported, type SandboxOptions } from 'nsbox';
 import { NsboxPoolWorker, type Fallback } from './worker.js';
 
 export interface NsboxPoolOptions extends SandboxOptions {
@@ -17,18 +17,24 @@ export interface NsboxPoolOptions extends SandboxOptions {
    * modules loaded (one per project and run). 'fresh': each file's sandbox starts Node.
    */
   mode?: 'fresh' | 'zygote';
+  /**
+   * When a file fails or times out, keep its sandbox (running) this long ('5m', or milliseconds) and
+   * print the `nsbox exec` command that enters it. Vitest's `teardownTimeout` bounds it.
+   */
+  keepOnFailure?: string | number;
 }
 
 const poolLabel = (option: string) => `vitest-pool-nsbox option '${option}'`;
 
 export default function nsbox(options: NsboxPoolOptions = {}): PoolRunnerInitializer {
-  const { onUnsupported, prewarm, mode, ...sandboxOptions } = options ?? {};
+  const { onUnsupported, prewarm, mode, keepOnFailure, ...sandboxOptions } = options ?? {};
+  const keep = parseKeepDuration(poolLabel('keepOnFailure'), keepOnFailure);
   const policy = resolveOnUnsupported(onUnsupported, poolLabel('onUnsupported'));
   if (prewarm !== undefined && typeof prewarm !== 'boolean') throw new OptionError(poolLabel('prewarm'), prewarm, 'expected true or false');
   if (mode !== undefined && mode !== 'fresh' && mode !== 'zygote') throw new OptionError(poolLabel('mode'), mode, "expected 'fresh' or 'zygote'");
   // Fail at config load, not in the middle of a run, on a bad option.
   resolveOptions(sandboxOptions, poolLabel);
-  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'fresh' ? undefined : new Map() };
+  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'fresh' ? undefined : new Map(), keep };
   return {
     name: 'nsbox',
     createPoolWorker: (poolOptions: PoolOptions): PoolWorker => new NsboxPoolWorker(poolOptions, sandboxOptions, fallback),

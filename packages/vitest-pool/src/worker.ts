@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
 import { fileURLToPath } from 'node:url';
-import { diagnose, fork, forkUnsandboxed, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type Zygote, type ZygoteProcess } from 'nsbox';
+import { diagnose, fork, forkUnsandboxed, keepSandbox, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type Zygote, type ZygoteProcess } from 'nsbox';
 import { ZYGOTE_ENTRY_ENV } from './zygote-prepare.js';
 
 const ZYGOTE_PREPARE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'zygote-prepare.js');
@@ -25,10 +25,23 @@ export interface Fallback {
   /** Zygote mode: one warm zygote per project, and whether it failed to start (then: fresh sandboxes). */
   zygotes?: Map<unknown, { zygote: Zygote; failure: Promise<Error | undefined> }>;
   zygoteWarned?: boolean;
+  /** keepOnFailure, in milliseconds. */
+  keep?: number;
+  /**
+   * One promise per started worker, settled by its stop(), which waits for a kept sandbox: a
+   * zygote's close (which kills every sandbox it forked) waits for them all.
+   */
+  running?: Set<Promise<void>>;
 }
 
 /** A file's worker process: born in a fresh sandbox, or forked from the project's zygote. */
 type WorkerProcess = SandboxProcess | ZygoteProcess;
+
+/**
+ * Who decides whether a sandbox is kept when its worker exits: the pool worker that adopted it (a
+ * spare is booted by one and adopted by another).
+ */
+const keepHooks = new WeakMap<WorkerProcess, { keep?: () => Promise<void> | undefined }>();
 
 interface Streams {
   stdout: NodeJS.WritableStream & { setMaxListeners(n: number): unknown; getMaxListeners(): number };
@@ -43,6 +56,11 @@ export class NsboxPoolWorker implements PoolWorker {
   private readonly files = new Set<string>();
   private readonly entry: string;
   private readonly streams: Streams;
+  private timedOut = false;
+  private kept: Promise<void> | undefined;
+  private stopped: (() => void) | undefined;
+  private slot: number | undefined;
+  private readonly ended = new WeakSet<WorkerProcess>();
 
   constructor(
     private readonly options: PoolOptions,
@@ -72,6 +90,12 @@ export class NsboxPoolWorker implements PoolWorker {
     if (!unsandboxed && !zygote) this.bootSpare();
     this.child = child;
     this.pipeOutput(child);
+    if (this.fallback.keep !== undefined) {
+      const running = (this.fallback.running ??= new Set());
+      const done = new Promise<void>((resolve) => (this.stopped = resolve));
+      running.add(done);
+      void done.then(() => running.delete(done));
+    }
     if (!unsandboxed) {
       try {
         await child.ready;
@@ -111,12 +135,18 @@ export class NsboxPoolWorker implements PoolWorker {
   /** The per-file timeout counts from here, not from the boot of a spare sandbox. */
   private adopt(child: WorkerProcess): WorkerProcess {
     child.ref();
+    child.once('exit', () => this.ended.add(child));
+    const hook = keepHooks.get(child);
+    if (hook) hook.keep = () => this.keepIfFailed(child);
     child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
     const { timeout } = this.sandbox;
     if (timeout !== undefined) {
       const timer = setTimeout(() => {
-        this.streams.stderr.write(`\n[nsbox] ${this.fileList()} timed out after ${timeout} ms; its whole sandbox was killed\n`);
-        void child.destroy();
+        const keep = this.fallback.keep;
+        this.streams.stderr.write(`\n[nsbox] ${this.fileList()} timed out after ${timeout} ms; ${keep === undefined ? 'its whole sandbox was killed' : 'its sandbox is kept'}\n`);
+        this.timedOut = true;
+        if (keep === undefined) void child.destroy();
+        else void this.keep(child, `timed out after ${timeout} ms`);
       }, timeout);
       child.once('exit', () => clearTimeout(timer));
     }
@@ -145,6 +175,7 @@ export class NsboxPoolWorker implements PoolWorker {
       const project = this.options.project;
       project.vitest.onClose(async () => {
         zygotes.delete(project);
+        await Promise.all(this.fallback.running ?? []);
         await zygote.close();
       });
     }
@@ -163,19 +194,24 @@ export class NsboxPoolWorker implements PoolWorker {
   private forkFromZygote(zygote: Zygote): ZygoteProcess {
     const { timeout: _perFile, identity: _identity, ...sandbox } = this.sandbox;
     // The same settings as startSandboxed's; the zygote's Node, flags and identity are the project's.
-    return zygote.fork(this.entry, [], {
+    const hook: { keep?: () => Promise<void> | undefined } = {};
+    const child = zygote.fork(this.entry, [], {
       ...sandbox,
       expose: this.expose(),
       cwd: process.cwd(),
       env: this.options.env as NodeJS.ProcessEnv,
       serialization: 'advanced',
       silent: true,
+      beforeTeardown: () => hook.keep?.(),
     });
+    keepHooks.set(child, hook);
+    return child;
   }
 
   private startSandboxed(): SandboxProcess {
     const { timeout: _perFile, ...sandbox } = this.sandbox;
-    return fork(this.entry, [], {
+    const hook: { keep?: () => Promise<void> | undefined } = {};
+    const child = fork(this.entry, [], {
       ...sandbox,
       expose: this.expose(),
       // As the stock forks pool: the worker starts in Vitest's own working directory.
@@ -184,7 +220,11 @@ export class NsboxPoolWorker implements PoolWorker {
       execArgv: this.options.execArgv,
       stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
+      // The worker may exit by itself once Vitest stopped it: a failed file's sandbox is kept from there.
+      beforeTeardown: () => hook.keep?.(),
     });
+    keepHooks.set(child, hook);
+    return child;
   }
 
   private startUnsandboxed(): SandboxProcess {
@@ -241,17 +281,50 @@ export class NsboxPoolWorker implements PoolWorker {
   /** Vitest has already exchanged 'stop'/'stopped' with the worker: nothing in the sandbox needs more time. */
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child) return;
+    if (!child) return this.stopped?.();
     this.child = undefined;
+    if (!this.ended.has(child)) await (this.kept ?? this.keepIfFailed(child));
     await child.destroy();
     this.unpipeOutput(child);
+    this.stopped?.();
+  }
+
+  /** Whether Vitest recorded a failure for a file of this worker (its state is what its reporters read). */
+  private failed(): boolean {
+    const state = (this.options.project.vitest as unknown as { state?: { getFiles(keys?: string[]): { result?: { state?: string } }[] } }).state;
+    return state?.getFiles([...this.files]).some((file) => file.result?.state === 'fail') ?? false;
+  }
+
+  private keepIfFailed(child: WorkerProcess): Promise<void> | undefined {
+    // An unsandboxed worker (onUnsupported: 'warn') has no sandbox to keep.
+    if (this.timedOut || this.fallback.keep === undefined || !child.id || !this.failed()) return undefined;
+    return this.keep(child, 'failed');
+  }
+
+  private keep(child: WorkerProcess, reason: string): Promise<void> {
+    // Vitest ends a run that takes longer than teardownTimeout to close (process.exit), and the kept
+    // sandbox dies with it: the line says how long it really stays.
+    const teardown = (this.options.project.vitest.config as { teardownTimeout?: number }).teardownTimeout;
+    const capped = teardown !== undefined && teardown < this.fallback.keep!;
+    this.kept = keepSandbox(child, {
+      duration: capped ? teardown : this.fallback.keep!,
+      what: this.fileList(),
+      reason,
+      note: capped ? `Vitest's teardownTimeout caps it: raise that to keep it longer` : undefined,
+      write: (line) => this.streams.stderr.write(line),
+    });
+    return this.kept;
   }
 
   send(message: Parameters<PoolWorker['send']>[0]): void {
     const request = message as { type?: string; context?: { files?: { filepath: string }[] } };
     if ((request.type === 'run' || request.type === 'collect') && request.context?.files) {
       for (const file of request.context.files) this.files.add(file.filepath);
+      this.child?.annotate({ files: [...this.files], runner: 'vitest', slot: this.slot });
     }
+    // The worker slot, as the worker sees it in VITEST_POOL_ID.
+    const poolId = (message as { poolId?: unknown }).poolId;
+    if ((message as { type?: string }).type === 'start' && typeof poolId === 'number') this.slot = poolId;
     this.process.send(message);
   }
 

@@ -1,0 +1,2 @@
+import { inspectCase } from '../lib/cases.cjs';
+inspectCase('vitest');
