@@ -28,8 +28,9 @@ export interface Fallback {
   /** keepOnFailure, in milliseconds. */
   keep?: number;
   /**
-   * One promise per started worker, settled by its stop(), which waits for a kept sandbox: a
-   * zygote's close (which kills every sandbox it forked) waits for them all.
+   * One promise per started worker, settled by its stop(), which lists the leftovers and waits for a
+   * kept sandbox: a zygote's close (which kills every sandbox it forked, and which Vitest runs at the
+   * same time as the pool's close) waits for them all.
    */
   running?: Set<Promise<void>>;
 }
@@ -90,7 +91,7 @@ export class NsboxPoolWorker implements PoolWorker {
     if (!unsandboxed && !zygote) this.bootSpare();
     this.child = child;
     this.pipeOutput(child);
-    if (this.fallback.keep !== undefined) {
+    if (zygote || this.fallback.keep !== undefined) {
       const running = (this.fallback.running ??= new Set());
       const done = new Promise<void>((resolve) => (this.stopped = resolve));
       running.add(done);
@@ -101,7 +102,12 @@ export class NsboxPoolWorker implements PoolWorker {
         await child.ready;
       } catch (failure) {
         this.child = undefined;
-        await this.handleUnsupported(failure as Error);
+        try {
+          await this.handleUnsupported(failure as Error);
+        } catch (error) {
+          this.stopped?.(); // this worker never runs: nothing for a zygote's close to wait for
+          throw error;
+        }
       }
     }
   }
