@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The `nsbox` command: `nsbox run [options] -- CMD [ARGS...]` and `nsbox doctor`.
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { spawn } from './sandbox.js';
+import { spawn, type SandboxExit } from './sandbox.js';
+import { formatUsage, limitMessages } from './cgroup.js';
 import { probeHost, type HostReport } from './probe.js';
 import { NsboxError, OptionError, SetupError, StartError } from './errors.cjs';
 import type { OptionLabel, SandboxOptions } from './options.js';
@@ -32,9 +33,12 @@ Options:
   --timeout DURATION        kill the whole sandbox after DURATION (500ms, 30s, 2m; a bare number is seconds)
   --memory-max SIZE         cgroup v2 memory limit for the whole sandbox (512M, 2G)
   --pids-max N              cgroup v2 limit on the number of processes (bounds a fork bomb)
-                            (both need a delegated cgroup v2 subtree; without one they are an error)
   --keep-on-failure DURATION  when CMD fails or times out, keep its sandbox (running) for DURATION
                             and print the 'nsbox exec' command that enters it; Ctrl-C releases it
+  --cpu-max SHARE           cgroup v2 CPU limit as a share of one CPU (0.5: half a CPU; 2: two CPUs)
+                            (limits need a delegated cgroup v2 subtree; without one they are an error)
+  --stats                   print the sandbox's peak memory and CPU time to stderr at the end
+  --stats-json FILE         write them to FILE as JSON (with the exit status and any limit reached)
   -h, --help                show this help
 
 Exit status: CMD's; 128+N when a signal N killed it; 124 on timeout; 125 when the sandbox could not be set up.`;
@@ -58,7 +62,7 @@ class UsageError extends NsboxError {
 const FLAGS: Record<string, keyof SandboxOptions> = {
   network: 'network', hostname: 'hostname', 'tmpfs-size': 'tmpfsSize', tmpfs: 'tmpfs', bind: 'bind', 'ro-bind': 'roBind',
   'read-only': 'readOnly', writable: 'writable', identity: 'identity', expose: 'expose', timeout: 'timeout',
-  'memory-max': 'memoryMax', 'pids-max': 'pidsMax',
+  'memory-max': 'memoryMax', 'pids-max': 'pidsMax', 'cpu-max': 'cpuMax', stats: 'stats',
 };
 const cliLabel: OptionLabel = (option) => `--${Object.keys(FLAGS).find((flag) => FLAGS[flag] === option) ?? option}`;
 
@@ -68,6 +72,7 @@ const RUN_OPTIONS = {
   'read-only': { type: 'boolean' }, writable: { type: 'string', multiple: true }, identity: { type: 'string' },
   expose: { type: 'string', multiple: true }, timeout: { type: 'string' }, 'memory-max': { type: 'string' }, 'pids-max': { type: 'string' },
   'keep-on-failure': { type: 'string' },
+  'cpu-max': { type: 'string' }, stats: { type: 'boolean' }, 'stats-json': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -98,7 +103,12 @@ function parseCount(label: string, text: string): number {
   return Number(text);
 }
 
-function parseRun(argv: string[]): { options: SandboxOptions; command: string[]; help: boolean; keep: number | undefined } {
+function parseShare(label: string, text: string): number {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) throw new OptionError(label, text, 'expected a share of one CPU such as 0.5 (half a CPU) or 2');
+  return Number(text);
+}
+
+function parseRun(argv: string[]): { options: SandboxOptions; command: string[]; help: boolean; keep: number | undefined; statsJson?: string } {
   const split = splitCommand(argv);
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
@@ -113,10 +123,19 @@ function parseRun(argv: string[]): { options: SandboxOptions; command: string[];
   for (const [flag, key] of Object.entries(FLAGS)) {
     const value = values[flag];
     if (value === undefined) continue;
-    options[key] = key === 'timeout' ? parseDuration('--timeout', value as string) : key === 'pidsMax' ? parseCount('--pids-max', value as string) : value;
+    options[key] =
+      key === 'timeout'
+        ? parseDuration('--timeout', value as string)
+        : key === 'pidsMax'
+          ? parseCount('--pids-max', value as string)
+          : key === 'cpuMax'
+            ? parseShare('--cpu-max', value as string)
+            : value;
   }
   const keep = values['keep-on-failure'] === undefined ? undefined : parseDuration('--keep-on-failure', values['keep-on-failure'] as string);
-  return { options: options as SandboxOptions, command: split.command, help: values.help === true, keep };
+  const statsJson = values['stats-json'] as string | undefined;
+  if (statsJson !== undefined) options.stats = true;
+  return { options: options as SandboxOptions, command: split.command, help: values.help === true, keep, statsJson };
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
@@ -124,7 +143,7 @@ function signalNumber(signal: NodeJS.Signals): number {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { options, command, help, keep } = parseRun(argv);
+  const { options, command, help, keep, statsJson } = parseRun(argv);
   if (help) {
     console.log(RUN_HELP);
     return 0;
@@ -186,13 +205,24 @@ async function run(argv: string[]): Promise<number> {
         exit.leftovers.map((p) => `  pid ${p.pid}: ${p.command}\n`).join(''),
     );
   }
-  if (exit.timedOut || keptTimedOut) {
-    process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms; the whole sandbox was killed\n`);
-    return 124;
+  const timedOut = exit.timedOut || keptTimedOut;
+  const status = timedOut ? 124 : keptStatus !== undefined ? keptStatus : exit.signal ? 128 + signalNumber(exit.signal) : (exit.code ?? 125);
+  reportLimits(command[0], exit, options, status, statsJson);
+  if (timedOut) process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms; the whole sandbox was killed\n`);
+  return status;
+}
+
+/** What the cgroup saw: a limit that acted, always; the figures with --stats / --stats-json. */
+function reportLimits(name: string, exit: SandboxExit, options: SandboxOptions, status: number, statsJson: string | undefined): void {
+  for (const line of limitMessages(name, exit.limitsReached, status === 128 + signalNumber('SIGKILL'))) process.stderr.write(`nsbox: ${line}\n`);
+  if (options.stats && exit.usage && statsJson === undefined) {
+    process.stderr.write(`nsbox: stats: ${formatUsage(exit.usage)}\n`);
+    for (const missing of exit.usage.missing) process.stderr.write(`nsbox: stats: no ${missing}\n`);
   }
-  if (keptStatus !== undefined) return keptStatus;
-  if (exit.signal) return 128 + signalNumber(exit.signal);
-  return exit.code ?? 125;
+  if (statsJson !== undefined) {
+    const report = { command: name, status, timedOut: exit.timedOut, usage: exit.usage, limitsReached: exit.limitsReached ?? {} };
+    writeFileSync(statsJson, `${JSON.stringify(report, null, 2)}\n`);
+  }
 }
 
 function printBlocker(report: HostReport, context: string | undefined): void {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { OptionError } from './errors.cjs';
-import { checkLimits } from './cgroup.js';
+import { checkLimits, type Limits } from './cgroup.js';
 import { namespaceIds } from './inside/guard.cjs';
 import type { Identity, NetworkMode, SandboxConfig } from './protocol.cjs';
 
@@ -35,10 +35,14 @@ export interface SandboxOptions {
   memoryMax?: string;
   /** cgroup v2 pids.max for the whole sandbox (bounds a fork bomb); an error where it cannot be applied. */
   pidsMax?: number;
+  /** cgroup v2 cpu.max for the whole sandbox, as a share of one CPU (`0.5`: half a CPU; `2`: two CPUs). */
+  cpuMax?: number;
+  /** Measure the sandbox's peak memory and CPU time (`exited.usage`); what a host cannot measure is listed in `usage.missing`. */
+  stats?: boolean;
 }
 
 export const OPTION_NAMES = [
-  'hostname', 'network', 'tmpfsSize', 'tmpfs', 'bind', 'roBind', 'readOnly', 'writable', 'identity', 'timeout', 'expose', 'memoryMax', 'pidsMax',
+  'hostname', 'network', 'tmpfsSize', 'tmpfs', 'bind', 'roBind', 'readOnly', 'writable', 'identity', 'timeout', 'expose', 'memoryMax', 'pidsMax', 'cpuMax', 'stats',
 ] as const satisfies readonly (keyof SandboxOptions)[];
 
 /** How an option is called where the user wrote it: `network` in a config, `--network` on the CLI. */
@@ -49,6 +53,8 @@ export interface ResolvedOptions {
   config: SandboxConfig;
   identity: Identity;
   timeout: number | undefined;
+  /** The cgroup limits and stats asked for: applied by the host side when it starts the sandbox. */
+  limits: Limits;
 }
 
 const CAP_SYS_ADMIN = 21;
@@ -156,12 +162,18 @@ export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel 
   if (options.pidsMax !== undefined && !(Number.isInteger(options.pidsMax) && options.pidsMax > 0)) {
     throw new OptionError(label('pidsMax'), options.pidsMax, 'expected a positive whole number of processes');
   }
-  checkLimits({ memoryMax: options.memoryMax, pidsMax: options.pidsMax }, label);
+  if (options.cpuMax !== undefined && !(typeof options.cpuMax === 'number' && Number.isFinite(options.cpuMax) && options.cpuMax >= 0.01 && options.cpuMax <= 1024)) {
+    throw new OptionError(label('cpuMax'), options.cpuMax, 'expected a share of one CPU from 0.01 to 1024, such as 0.5 (half a CPU) or 2');
+  }
+  if (options.stats !== undefined && typeof options.stats !== 'boolean') throw new OptionError(label('stats'), options.stats, 'expected true or false');
+  const limits: Limits = { memoryMax: options.memoryMax, pidsMax: options.pidsMax, cpuMax: options.cpuMax, stats: options.stats };
+  if (limits.memoryMax !== undefined || limits.pidsMax !== undefined || limits.cpuMax !== undefined) checkLimits(limits, label);
 
   const realRoot = process.getuid?.() === 0;
   return {
     identity,
     timeout,
+    limits,
     config: {
       hostname,
       network,

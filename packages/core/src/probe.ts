@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { findStage0Tools } from './stage0.js';
+import { limitsReport } from './cgroup.js';
 import { NsboxError, SetupError, UnsupportedHostError } from './errors.cjs';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
@@ -92,8 +93,12 @@ function staticChecks(): Check[] {
     id: 'seccomp', title: 'Seccomp filter', status: seccomp === 2 ? 'warn' : 'ok',
     detail: seccomp === 2 ? 'a seccomp filter is active (a container runtime?); it may block unshare or mount' : 'no seccomp filter',
   });
-  const cgroup2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
-  checks.push({ id: 'cgroup2', title: 'cgroup v2', status: 'info', detail: cgroup2 ? 'cgroup v2 is mounted at /sys/fs/cgroup' : 'no cgroup v2 hierarchy (resource limits unavailable)' });
+  // Limits are optional: a host without them still runs sandboxes, so this is information, with the fix.
+  const limits = limitsReport();
+  checks.push({
+    id: 'cgroup2', title: 'Resource limits (cgroup v2)', status: 'info', detail: limits.detail,
+    ...(limits.problem ? { cause: limits.problem, fix: limits.fix } : {}),
+  });
   return checks;
 }
 

@@ -114,6 +114,8 @@ export interface ForkRequest {
   env: Record<string, string>;
   cwd: string;
   serialization: 'json' | 'advanced';
+  /** The cgroup.procs file of the sandbox's group: the sandbox parent writes its pid there before anything else. */
+  cgroupProcs?: string;
 }
 
 export type ZygoteMessage =

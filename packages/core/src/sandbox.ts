@@ -11,9 +11,10 @@ import { OptionError, StartError, setupFailure } from './errors.cjs';
 import { onLines } from './lines.js';
 import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, SETUP_FD, parseControlLine, type ControlMessage } from './protocol.cjs';
 import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } from './options.js';
-import { stage0 } from './stage0.js';
+import { stage0, stage0Tools } from './stage0.js';
+import { SandboxCgroup, reapedCpuTime, type LimitsReached, type SandboxUsage } from './cgroup.js';
 import { which } from './which.cjs';
-import { sandboxProcesses, commandOf, signalProcess, type Leftover } from './leftovers.js';
+import { sandboxProcesses, commandOf, initOf, signalProcess, type Leftover } from './leftovers.js';
 import { Registration, newSandboxId, type Annotation } from './registry.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -63,6 +64,10 @@ export interface SandboxExit {
   timedOut: boolean;
   /** Processes still running when the command ended, listed before they were killed. */
   leftovers: Leftover[];
+  /** With `stats`: what the sandbox used (peak memory, CPU time); what could not be measured is in `usage.missing`. */
+  usage?: SandboxUsage;
+  /** Set when a cgroup limit acted: the kernel OOM-killed in the sandbox (memoryMax), or forks failed (pidsMax). */
+  limitsReached?: LimitsReached;
 }
 
 export interface SandboxControls {
@@ -162,7 +167,9 @@ function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: str
   resolved.config.expose = [...resolved.config.expose, ...autoExpose(workdir, execPath, spec.expose)];
   const commandEnv = env ?? process.env;
   resolved.config.restoreEnv = { PWD: commandEnv.PWD ?? null, ...(spec.preload ? { NODE_OPTIONS: commandEnv.NODE_OPTIONS ?? null } : {}) };
-  const { file, args } = stage0(resolved.config, resolved.identity, spec.command);
+  const measured = SandboxCgroup.create(resolved.limits);
+  const plain = stage0(resolved.config, resolved.identity, spec.command);
+  const { file, args } = measured.cgroup ? measured.cgroup.wrap(plain, stage0Tools().sh) : plain;
   const preload = spec.preload ? { NODE_OPTIONS: withPreload(commandEnv.NODE_OPTIONS) } : {};
 
   const child = spawnProcess(file, args, {
@@ -174,21 +181,29 @@ function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: str
   const registration = new Registration(newSandboxId(), { command: spec.what, hostname: resolved.config.hostname, network: resolved.config.network });
   if (child.pid !== undefined) registration.anchor(child.pid);
   child.once('exit', () => registration.remove());
-  return supervise(child, resolved.config.hostname, resolved.timeout, registration, beforeTeardown);
+  return supervise(child, resolved.config.hostname, resolved.timeout, registration, beforeTeardown, resolved.limits.stats ? measured : undefined, measured.cgroup);
 }
 
 
+function procUsage(cpuTime: number | undefined, missing: string[]): SandboxUsage {
+  return cpuTime === undefined ? { missing: [...missing, 'CPU time: the sandbox was killed before its command ended, and it has no cgroup'] } : { cpuTime, missing };
+}
+
+/** `stats`: usage is reported (from `cgroup` if there is one, else what /proc tells, `stats.missing` saying what is not). */
 function supervise(
   child: SandboxProcess,
   hostname: string,
   timeout: number | undefined,
   registration: Registration,
   beforeTeardown: SpawnOptions['beforeTeardown'],
+  stats?: { missing: string[] },
+  cgroup?: SandboxCgroup,
 ): SandboxProcess {
   const sockets = child.stdio as unknown as Socket[];
   const control = sockets[CONTROL_FD];
   let leftovers: Leftover[] = [];
   let timedOut = false;
+  let reapedCpu: number | undefined;
   let settleReady!: (error?: Error) => void;
   const ready = new Promise<void>((resolve, reject) => {
     settleReady = (error) => (error ? reject(error) : resolve());
@@ -202,6 +217,7 @@ function supervise(
     if (message?.type === 'ready') settleReady();
     else if (message?.type === 'error') settleReady(setupFailure(message.error));
     else if (message?.type === 'exit') {
+      if (stats && !cgroup) reapedCpu = reapedCpuTime(initOf(child.pid!));
       const ack = () => {
         leftovers = sandboxProcesses(child.pid!);
         if (leftovers.length > 0) child.emit('leftovers', leftovers);
@@ -237,12 +253,17 @@ function supervise(
             : `the sandbox exited with status ${code} before its setup finished; run 'nsbox doctor' to see whether this host allows sandboxes`,
         ),
       );
-      resolve({ code, signal, timedOut, leftovers });
+      const measured = cgroup ? cgroup.finish() : Promise.resolve({ usage: stats && procUsage(reapedCpu, stats.missing), limitsReached: undefined });
+      void measured.then(({ usage, limitsReached }) =>
+        resolve({ code, signal, timedOut, leftovers, ...(usage ? { usage } : {}), ...(limitsReached ? { limitsReached } : {}) }),
+      );
     };
     child.once('exit', finish);
     child.once('error', (error) => {
       settleReady(new StartError(`could not start the sandbox: ${error.message}`));
-      if (child.exitCode === null && child.pid === undefined) resolve({ code: null, signal: null, timedOut, leftovers });
+      if (child.exitCode === null && child.pid === undefined) {
+        void (cgroup ? cgroup.finish() : Promise.resolve()).then(() => resolve({ code: null, signal: null, timedOut, leftovers }));
+      }
     });
   });
 

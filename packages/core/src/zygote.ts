@@ -24,6 +24,7 @@ import {
 import { autoExpose, moduleScope, type SandboxExit } from './sandbox.js';
 import { zygoteStage0 } from './stage0.js';
 import { Registration, newSandboxId, type Annotation } from './registry.js';
+import { SandboxCgroup, reapedCpuTime } from './cgroup.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ZYGOTE_ENTRY = path.join(here, 'inside', 'zygote.cjs');
@@ -41,7 +42,7 @@ export interface ZygoteOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Per sandbox: every sandbox option but identity and the cgroup limits, and a fork's own settings. */
+/** Per sandbox: every sandbox option but identity, and a fork's own settings. */
 export interface ZygoteForkOptions extends Omit<SandboxOptions, 'identity'> {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
@@ -112,6 +113,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
   private done = false;
   private timer: NodeJS.Timeout | undefined;
   private refed = true;
+  private reapedCpu: number | undefined;
 
   constructor(
     readonly hostname: string,
@@ -120,6 +122,9 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
     timeout: number | undefined,
     private readonly registration: Registration,
     private readonly beforeTeardown: ZygoteForkOptions['beforeTeardown'],
+    /** As for a fresh sandbox: usage to report (the cgroup's, or /proc's where there is none) and the group, which the sandbox parent joins. */
+    private readonly stats?: { missing: string[] },
+    private readonly cgroup?: SandboxCgroup,
   ) {
     super();
     this.ready = new Promise<void>((resolve, reject) => {
@@ -196,6 +201,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
         this.settleReady(setupFailure(message.error));
       } else if (message?.type === 'exit') {
         this.status = message.status;
+        if (this.stats && !this.cgroup) this.reapedCpu = reapedCpuTime(this.init);
         const ack = () => {
           this.leftovers = this.processes();
           if (this.leftovers.length > 0) this.emit('leftovers', this.leftovers);
@@ -228,8 +234,20 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
     this.settleReady(new StartError(killed ? 'the sandbox was killed before its setup finished' : `the sandbox exited with status ${this.status} before its setup finished`));
     const exit: SandboxExit = { code: killed ? null : this.status!, signal: killed ? 'SIGKILL' : null, timedOut: this.timedOut, leftovers: this.leftovers };
     this.ipc.disconnect();
-    this.emit('exit', exit.code, exit.signal);
-    this.resolveExited(exit);
+    const measured = this.cgroup
+      ? this.cgroup.finish()
+      : Promise.resolve({
+          usage: this.stats && (this.reapedCpu === undefined
+            ? { missing: [...this.stats.missing, 'CPU time: the sandbox was killed before its file ended, and it has no cgroup'] }
+            : { cpuTime: this.reapedCpu, missing: this.stats.missing }),
+          limitsReached: undefined,
+        });
+    void measured.then(({ usage, limitsReached }) => {
+      if (usage) exit.usage = usage;
+      if (limitsReached) exit.limitsReached = limitsReached;
+      this.emit('exit', exit.code, exit.signal);
+      this.resolveExited(exit);
+    });
   }
 
   private killSandbox(): void {
@@ -434,7 +452,8 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
         hostname: resolved.config.hostname,
         network: resolved.config.network,
       });
-      const sandbox = new Sandbox(resolved.config.hostname, serialization, silent, resolved.timeout, registration, beforeTeardown);
+      const measured = SandboxCgroup.create(resolved.limits);
+      const sandbox = new Sandbox(resolved.config.hostname, serialization, silent, resolved.timeout, registration, beforeTeardown, resolved.limits.stats ? measured : undefined, measured.cgroup);
       const request: ForkRequest = {
         type: 'fork',
         id: nextId++,
@@ -445,6 +464,7 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
         env: Object.fromEntries(Object.entries(env ?? process.env).filter((e): e is [string, string] => e[1] !== undefined)),
         cwd: workdir,
         serialization,
+        ...(measured.cgroup ? { cgroupProcs: measured.cgroup.procs } : {}),
       };
       sandboxes.set(request.token, sandbox);
       byId.set(request.id, sandbox);

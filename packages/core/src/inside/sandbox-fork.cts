@@ -78,6 +78,15 @@ function becomeSandboxParent(request: ForkRequest, fds: SandboxFds, zygote: Zygo
   libc.dup2(placeholder, ZYGOTE_FD);
   libc.close(placeholder);
 
+  // Into the sandbox's cgroup before anything of the sandbox exists: the init, the setup and the file
+  // are all forked from here, so the limits hold from their first instruction.
+  if (request.cgroupProcs !== undefined) {
+    try {
+      fs.writeFileSync(request.cgroupProcs, String(libc.getpid()));
+    } catch (error) {
+      throw new SetupError('cgroup', `write(${request.cgroupProcs})`, (error as NodeJS.ErrnoException).code ?? 'EIO', 'the sandbox could not join its cgroup');
+    }
+  }
   const net = request.config.network === 'loopback' ? CLONE_NEWNET : 0;
   const flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | net;
   check(libc.unshare(flags), 'namespaces', `unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID${net ? ' | CLONE_NEWNET' : ''})`);
