@@ -40,7 +40,7 @@ export interface SandboxUsage {
   memoryPeak?: number;
   /** CPU time of every process of the sandbox, in milliseconds (cpu.stat usage_usec). */
   cpuTime?: number;
-  /** The most processes the sandbox had at once (pids.peak). */
+  /** The most tasks (processes and threads: Node alone has about ten) the sandbox had at once (pids.peak). */
   pidsPeak?: number;
   /** The figures that could not be had here, each with the reason. */
   missing: string[];
@@ -409,7 +409,7 @@ export function formatUsage(usage: SandboxUsage): string {
   const parts: string[] = [];
   if (usage.memoryPeak !== undefined) parts.push(`peak memory ${formatBytes(usage.memoryPeak)}`);
   if (usage.cpuTime !== undefined) parts.push(`CPU time ${(usage.cpuTime / 1000).toFixed(2)} s`);
-  if (usage.pidsPeak !== undefined) parts.push(`at most ${usage.pidsPeak} process${usage.pidsPeak === 1 ? '' : 'es'}`);
+  if (usage.pidsPeak !== undefined) parts.push(`at most ${usage.pidsPeak} processes and threads`);
   return parts.join(', ') || 'no figures';
 }
 
@@ -425,7 +425,7 @@ export function limitMessages(what: string, reached: LimitsReached | undefined, 
     );
   }
   if (reached?.pids) {
-    lines.push(`${what}: ${reached.pids.failures} fork${reached.pids.failures === 1 ? '' : 's'} failed: the sandbox reached its process limit (${reached.pids.limit} processes)`);
+    lines.push(`${what}: ${reached.pids.failures} fork${reached.pids.failures === 1 ? '' : 's'} failed: the sandbox reached its process limit (${reached.pids.limit} processes and threads)`);
   }
   return lines;
 }

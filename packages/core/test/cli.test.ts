@@ -20,6 +20,8 @@ describe('bad input is rejected before anything starts', () => {
     ['writable without read-only', ['--writable', '/tmp'], /^nsbox: invalid --writable \["\/tmp"\]: only means something with --read-only set/],
     ['bad memory limit', ['--memory-max', 'lots'], /^nsbox: invalid --memory-max 'lots': expected a size such as '512M' or '2G'$/],
     ['bad pids limit', ['--pids-max', '-3'], /^nsbox: --pids-max needs a value/],
+    ['bad cpu limit', ['--cpu-max', 'half'], /^nsbox: invalid --cpu-max 'half': expected a share of one CPU such as 0\.5/],
+    ['zero cpu limit', ['--cpu-max', '0'], /^nsbox: invalid --cpu-max 0: expected a share of one CPU from 0\.01 to 1024/],
     ['zero pids limit', ['--pids-max', '0'], /^nsbox: invalid --pids-max '0': expected a positive whole number of processes$/],
     ['unknown option', ['--frobnicate'], /^nsbox: Unknown option '--frobnicate'; see 'nsbox run --help'$/],
     ['missing option value', ['--network'], /^nsbox: --network needs a value \(write --network=VALUE for one that starts with '-'\); see 'nsbox run --help'$/],
@@ -57,7 +59,7 @@ describe('resource limits', () => {
     const r = await nsbox(['run', '--pids-max', '100', '--', 'touch', '/tmp/nsbox-should-not-run']);
     expect(r.status).toBe(125);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^nsbox: --pids-max cannot be applied (here|yet): .*\. Fix: /);
+    expect(r.stderr).toMatch(/^nsbox: --pids-max 100 cannot be applied here: .*\. Fix: /);
   });
 });
 
