@@ -45,6 +45,11 @@ kernel() {
   [ -n "$UML" ] && return
   UML=$CACHE/linux.uml
   [ -x "$UML" ] && return
+  # Test files boot guests side by side: one fetches, the others wait for it (apt takes one lock too).
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.fetch.lock"
+  flock 8
+  [ -x "$UML" ] && { exec 8>&-; return; }
   [ "$(uname -m)" = x86_64 ] || die "User-Mode Linux from Debian needs an x86_64 host, this is $(uname -m)"
   command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
     die "the UML kernel comes from Debian's user-mode-linux package, and this host has no apt-get/dpkg-deb; install user-mode-linux (or put linux.uml in $CACHE) by hand"
@@ -67,6 +72,7 @@ kernel() {
     { rm -rf "$tmp"; die "the user-mode-linux package has no /usr/bin/linux.uml"; }
   mv "$tmp/usr/bin/linux.uml" "$UML"
   rm -rf "$tmp"
+  exec 8>&-
 }
 
 kernel

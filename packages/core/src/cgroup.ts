@@ -403,29 +403,3 @@ export function reapedCpuTime(initPid: number | undefined): number | undefined {
   // utime, stime, cutime, cstime are fields 14 to 17 of stat(5); clock ticks are 100 a second on Linux.
   return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 10;
 }
-
-/** What a sandbox used, in one line for a log: `peak memory 63.9 MiB, CPU time 1.24 s`. */
-export function formatUsage(usage: SandboxUsage): string {
-  const parts: string[] = [];
-  if (usage.memoryPeak !== undefined) parts.push(`peak memory ${formatBytes(usage.memoryPeak)}`);
-  if (usage.cpuTime !== undefined) parts.push(`CPU time ${(usage.cpuTime / 1000).toFixed(2)} s`);
-  if (usage.pidsPeak !== undefined) parts.push(`at most ${usage.pidsPeak} processes and threads`);
-  return parts.join(', ') || 'no figures';
-}
-
-/** The lines a CLI or an adapter prints when a limit acted on `what` (a command or a test file). */
-export function limitMessages(what: string, reached: LimitsReached | undefined, killed: boolean): string[] {
-  const lines: string[] = [];
-  if (reached?.memory) {
-    const limit = formatBytes(reached.memory.limit);
-    lines.push(
-      killed
-        ? `${what} was killed: it reached its memory limit (${limit})`
-        : `${what}: the kernel killed ${reached.memory.kills} process${reached.memory.kills === 1 ? '' : 'es'} in its sandbox: it reached its memory limit (${limit})`,
-    );
-  }
-  if (reached?.pids) {
-    lines.push(`${what}: ${reached.pids.failures} fork${reached.pids.failures === 1 ? '' : 's'} failed: the sandbox reached its process limit (${reached.pids.limit} processes and threads)`);
-  }
-  return lines;
-}

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { spawn, type SandboxExit } from './sandbox.js';
-import { formatUsage, limitMessages } from './cgroup.js';
+import { formatUsage, limitMessages } from './usage.js';
 import { probeHost, type HostReport } from './probe.js';
 import { NsboxError, OptionError, SetupError, StartError } from './errors.cjs';
 import type { OptionLabel, SandboxOptions } from './options.js';

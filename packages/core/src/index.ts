@@ -8,3 +8,5 @@ export type { NetworkMode, Identity } from './protocol.cjs';
 export { resolveOnUnsupported, unsandboxedWarning, type OnUnsupported } from './policy.js';
 export { liveSandboxes, runtimeDir, type LiveSandbox, type SandboxRecord, type Annotation } from './registry.js';
 export { keepSandbox, releaseKept, parseKeepDuration, type Keepable, type KeepOptions } from './keep.js';
+export { UsageReport, formatUsage, limitMessages, type StatsOptions } from './usage.js';
+export type { SandboxUsage, LimitsReached } from './cgroup.js';

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Config } from '@jest/types';
 import type { Test, TestEvents, TestRunnerContext, TestRunnerOptions, TestWatcher } from 'jest-runner';
-import type { Leftover, SandboxOptions, UnsupportedHostError, Zygote } from 'nsbox';
+import type { Leftover, SandboxExit, SandboxOptions, StatsOptions, UnsupportedHostError, UsageReport, Zygote } from 'nsbox';
 import { JestWorkerClient, stockWorker, type StockWorker } from './worker-client.js';
 import { ZYGOTE_SETUP_ENV, type SetupData } from './protocol.js';
 
@@ -31,7 +31,7 @@ function jestRunnerEntry(rootDir: string): string {
   return createRequire(from).resolve('jest-runner');
 }
 
-type NsboxConfig = SandboxOptions & { onUnsupported?: unknown; mode?: unknown; keepOnFailure?: unknown };
+type NsboxConfig = SandboxOptions & StatsOptions & { onUnsupported?: unknown; mode?: unknown; keepOnFailure?: unknown };
 const label = (option: string) => `testEnvironmentOptions.nsbox.${option}`;
 
 function nsboxConfigOf(config: Config.ProjectConfig): NsboxConfig {
@@ -40,8 +40,9 @@ function nsboxConfigOf(config: Config.ProjectConfig): NsboxConfig {
 
 /** The sandbox's options; the per-file timeout is the runner's, counted from the file's start. */
 function optionsOf(config: Config.ProjectConfig): SandboxOptions {
-  const { onUnsupported: _policy, timeout: _timeout, mode: _mode, keepOnFailure: _keep, ...options } = nsboxConfigOf(config);
-  return options;
+  const { onUnsupported: _policy, timeout: _timeout, mode: _mode, keepOnFailure: _keep, statsOver, statsJson, ...options } = nsboxConfigOf(config);
+  // The adapter's figures need the sandboxes to measure.
+  return statsOver !== undefined || statsJson !== undefined ? { ...options, stats: true } : options;
 }
 
 function modeOf(config: Config.ProjectConfig, OptionError: typeof import('nsbox').OptionError): Mode {
@@ -72,6 +73,8 @@ export default class NsboxTestRunner {
   private teardowns: Promise<unknown>[] = [];
   private unsandboxed = false;
   private zygoteWarned = false;
+  /** Per project config: the files' figures and the limits that acted. */
+  private readonly reports = new Map<string, UsageReport>();
 
   constructor(
     private readonly globalConfig: Config.GlobalConfig,
@@ -97,6 +100,8 @@ export default class NsboxTestRunner {
       nsbox.resolveOnUnsupported(nsboxConfigOf(test.context.config).onUnsupported, label('onUnsupported'));
       modeOf(test.context.config, nsbox.OptionError);
       nsbox.parseKeepDuration(label('keepOnFailure'), nsboxConfigOf(test.context.config).keepOnFailure);
+      const { statsOver, statsJson } = nsboxConfigOf(test.context.config);
+      if (!this.reports.has(test.context.config.id)) this.reports.set(test.context.config.id, new nsbox.UsageReport({ statsOver, statsJson }, label));
     }
     const runId = crypto.randomBytes(6).toString('hex');
     const resolverFiles = this.writeResolvers(tests, runId);
@@ -314,11 +319,21 @@ export default class NsboxTestRunner {
     });
     client.onCustomMessage = ([event, payload]) => void this.emit(event, payload);
 
+    // Every file's sandbox ends here (its own end or the destroy() below): a limit that acted is said,
+    // and the figures over the threshold are printed, as soon as it has.
+    const report = this.reports.get(test.context.config.id);
+    const exited: Promise<SandboxExit> = sandbox.exited;
+    void exited.then((exit) => {
+      const lines = report?.record(relative, exit) ?? [];
+      if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
+    });
     let timer: NodeJS.Timeout | undefined;
     const ended = new Promise<never>((_, reject) => {
-      sandbox.once('exit', (code: number | null, signal: string | null) => {
+      void exited.then(({ code, signal, limitsReached }) => {
         clearTimeout(timer);
-        reject(plainError(`nsbox: the process running ${relative} ${describeExit(code, signal)} before it reported a result`));
+        // An OOM kill says which limit it was, not only "killed by SIGKILL".
+        const [limit] = nsbox.limitMessages(relative, limitsReached && { memory: limitsReached.memory }, code === 137 || signal === 'SIGKILL');
+        reject(plainError(limit ? `nsbox: ${limit}, before it reported a result` : `nsbox: the process running ${relative} ${describeExit(code, signal)} before it reported a result`));
       });
       const timeout = nsboxConfigOf(test.context.config).timeout;
       if (timeout !== undefined) {

@@ -1,10 +1,10 @@
 // `pool: nsbox(options)`: every Vitest test file runs in its own nsbox sandbox. This package only maps
 // Vitest's PoolWorker interface onto the core's fork(); spawning, setup and teardown live in nsbox.
 import type { PoolOptions, PoolRunnerInitializer, PoolWorker } from 'vitest/node';
-import { OptionError, parseKeepDuration, resolveOnUnsupported, resolveOptions, type OnUnsupported, type SandboxOptions } from 'nsbox';
+import { OptionError, UsageReport, parseKeepDuration, resolveOnUnsupported, resolveOptions, type OnUnsupported, type SandboxOptions, type StatsOptions } from 'nsbox';
 import { NsboxPoolWorker, type Fallback } from './worker.js';
 
-export interface NsboxPoolOptions extends SandboxOptions {
+export interface NsboxPoolOptions extends SandboxOptions, StatsOptions {
   /**
    * What to do when this host cannot create sandboxes: 'error' (default) fails the run with the cause
    * and the fix; 'warn' runs the files unsandboxed, with a loud warning.
@@ -27,14 +27,17 @@ export interface NsboxPoolOptions extends SandboxOptions {
 const poolLabel = (option: string) => `vitest-pool-nsbox option '${option}'`;
 
 export default function nsbox(options: NsboxPoolOptions = {}): PoolRunnerInitializer {
-  const { onUnsupported, prewarm, mode, keepOnFailure, ...sandboxOptions } = options ?? {};
+  const { onUnsupported, prewarm, mode, keepOnFailure, statsOver, statsJson, ...rest } = options ?? {};
   const keep = parseKeepDuration(poolLabel('keepOnFailure'), keepOnFailure);
+  const report = new UsageReport({ statsOver, statsJson }, poolLabel);
+  // The figures need the sandboxes to measure.
+  const sandboxOptions: SandboxOptions = report.enabled ? { ...rest, stats: true } : rest;
   const policy = resolveOnUnsupported(onUnsupported, poolLabel('onUnsupported'));
   if (prewarm !== undefined && typeof prewarm !== 'boolean') throw new OptionError(poolLabel('prewarm'), prewarm, 'expected true or false');
   if (mode !== undefined && mode !== 'fresh' && mode !== 'zygote') throw new OptionError(poolLabel('mode'), mode, "expected 'fresh' or 'zygote'");
   // Fail at config load, not in the middle of a run, on a bad option.
   resolveOptions(sandboxOptions, poolLabel);
-  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'fresh' ? undefined : new Map(), keep };
+  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'fresh' ? undefined : new Map(), keep, report };
   return {
     name: 'nsbox',
     createPoolWorker: (poolOptions: PoolOptions): PoolWorker => new NsboxPoolWorker(poolOptions, sandboxOptions, fallback),

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
 import { fileURLToPath } from 'node:url';
-import { diagnose, fork, forkUnsandboxed, keepSandbox, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type Zygote, type ZygoteProcess } from 'nsbox';
+import { diagnose, fork, forkUnsandboxed, keepSandbox, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type UsageReport, type Zygote, type ZygoteProcess } from 'nsbox';
 import { ZYGOTE_ENTRY_ENV } from './zygote-prepare.js';
 
 const ZYGOTE_PREPARE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'zygote-prepare.js');
@@ -33,6 +33,8 @@ export interface Fallback {
    * same time as the pool's close) waits for them all.
    */
   running?: Set<Promise<void>>;
+  /** Every file's figures and the limits that acted. */
+  report: UsageReport;
 }
 
 /** A file's worker process: born in a fresh sandbox, or forked from the project's zygote. */
@@ -145,6 +147,11 @@ export class NsboxPoolWorker implements PoolWorker {
     const hook = keepHooks.get(child);
     if (hook) hook.keep = () => this.keepIfFailed(child);
     child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
+    // A limit that acted is said, and the figures over the threshold are printed, as the sandbox ends.
+    void child.exited.then((exit) => {
+      const lines = this.fallback.report.record(this.fileList(), exit);
+      if (lines.length > 0) this.streams.stderr.write(`\n${lines.join('\n')}\n`);
+    });
     const { timeout } = this.sandbox;
     if (timeout !== undefined) {
       const timer = setTimeout(() => {

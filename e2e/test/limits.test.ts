@@ -1,0 +1,65 @@
+// The adapters under real limits: Jest (zygote and fresh mode) and Vitest in the cgroup v2 guest
+// (test/uml/guest.sh), one boot for all three runs (packages/core/test/uml/adapters.sh). Each run has a
+// file that leaks past memoryMax and one that stays under it.
+import { beforeAll, describe, expect, test } from 'vitest';
+import path from 'node:path';
+import { run, REPO, CORE } from '../../packages/core/test/helpers.js';
+
+const MiB = 1024 * 1024;
+
+describe('Jest and Vitest in a cgroup v2 guest, memoryMax 256M, statsOver {} and statsJson', () => {
+  const sections = new Map<string, { status: number; output: string; json: any }>();
+  let boot = { status: -1 as number | null, stdout: '', stderr: '', seconds: 0 };
+
+  beforeAll(async () => {
+    const started = Date.now();
+    const r = await run(path.join(REPO, 'test', 'uml', 'guest.sh'), ['-m', '768M', '-t', '500', '--', path.join(CORE, 'test', 'uml', 'adapters.sh')]);
+    boot = { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - started) / 1000 };
+    for (const match of r.stdout.matchAll(/^== (\S+) status=(\d+)\n([\s\S]*?)^== \1\.json\n([\s\S]*?)(?=^== )/gm)) {
+      sections.set(match[1], { status: Number(match[2]), output: match[3].replace(/\x1b\[[0-9;]*m/g, ''), json: match[4].trim() ? JSON.parse(match[4]) : undefined });
+    }
+  }, 600_000);
+
+  const section = (name: string) => {
+    const found = sections.get(name);
+    if (!found) throw new Error(`the guest reported no '${name}' run; status ${boot.status}\n${boot.stdout}\n${boot.stderr}`);
+    return found;
+  };
+
+  test('the guest ran all three', () => {
+    expect(boot.status, boot.stderr).toBe(0);
+    expect([...sections.keys()]).toEqual(['jest-zygote', 'jest-fresh', 'vitest']);
+    console.log(`cgroup v2 guest: one boot, Jest twice and Vitest, ${boot.seconds.toFixed(1)} s`);
+  });
+
+  test.each(['jest-zygote', 'jest-fresh'])('%s: the leaking file fails as OOM-killed at its limit, the other passes, each file\'s peak memory is shown', (name) => {
+    const { status, output, json } = section(name);
+    expect(status).toBe(1);
+    expect(output).toContain('[nsbox] limits/jest/leak.test.cjs was killed: it reached its memory limit (256 MiB)\n');
+    expect(output).toMatch(/FAIL limits\/jest\/leak\.test\.cjs\n[\s\S]*nsbox: limits\/jest\/leak\.test\.cjs was killed: it reached its memory limit \(256 MiB\), before it reported a result/);
+    expect(output).toMatch(/PASS limits\/jest\/light\.test\.cjs/);
+    expect(output).toMatch(/^\[nsbox\] usage: limits\/jest\/leak\.test\.cjs: peak memory 256 MiB, CPU time [\d.]+ s/m);
+    expect(output).toMatch(/^\[nsbox\] usage: limits\/jest\/light\.test\.cjs: peak memory [\d.]+ MiB, CPU time [\d.]+ s/m);
+    expect(json.files.map((f: { file: string }) => f.file).sort()).toEqual(['limits/jest/leak.test.cjs', 'limits/jest/light.test.cjs']);
+    const leak = json.files.find((f: { file: string }) => f.file.endsWith('leak.test.cjs'));
+    const light = json.files.find((f: { file: string }) => f.file.endsWith('light.test.cjs'));
+    expect(leak).toMatchObject({ usage: { memoryPeak: 256 * MiB, missing: [] }, limitsReached: { memory: { limit: 256 * MiB, kills: 1 } } });
+    expect(light.usage.memoryPeak).toBeGreaterThan(40 * MiB);
+    expect(light.usage.memoryPeak).toBeLessThan(256 * MiB);
+    expect(light.limitsReached).toBeUndefined();
+  });
+
+  test('vitest: the same, through the pool', () => {
+    const { status, output, json } = section('vitest');
+    expect(status).toBe(1);
+    expect(output).toContain('[nsbox] leak.test.js was killed: it reached its memory limit (256 MiB)\n');
+    expect(output).toMatch(/✓ light\.test\.js/);
+    expect(output).toMatch(/^\[nsbox\] usage: light\.test\.js: peak memory [\d.]+ MiB, CPU time [\d.]+ s/m);
+    expect(json.files.map((f: { file: string }) => f.file).sort()).toEqual(['leak.test.js', 'light.test.js']);
+    expect(json.files.find((f: { file: string }) => f.file === 'leak.test.js')).toMatchObject({ usage: { memoryPeak: 256 * MiB }, limitsReached: { memory: { limit: 256 * MiB, kills: 1 } } });
+  });
+
+  test('no cgroup is left in the guest', () => {
+    expect(boot.stdout).toMatch(/== groups-after\n$/);
+  });
+});
