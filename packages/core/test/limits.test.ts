@@ -68,6 +68,33 @@ describe.runIf(memoryOnV1)('on this host (controllers on cgroup v1)', () => {
   });
 });
 
+describe("the adapters' usage report", () => {
+  const exit = (memoryPeak: number, cpuTime: number, limitsReached?: object) => ({ code: null, signal: 'SIGKILL' as const, timedOut: false, leftovers: [], usage: { memoryPeak, cpuTime, missing: [] }, limitsReached });
+
+  test('statsOver prints the files at or over either threshold; {} prints every file; statsJson has them all', async () => {
+    const { UsageReport } = await import('nsbox');
+    const dir = fs.mkdtempSync('/tmp/nsbox-usage-');
+    const report = new UsageReport({ statsOver: { memory: '100M', cpuTime: 5000 }, statsJson: path.join(dir, 'r.json') }, (o) => o);
+    expect(report.record('light.test.js', exit(50 * MiB, 100))).toEqual([]);
+    expect(report.record('heavy.test.js', exit(100 * MiB, 100))).toEqual(['[nsbox] usage: heavy.test.js: peak memory 100 MiB, CPU time 0.10 s']);
+    expect(report.record('busy.test.js', exit(10 * MiB, 6000))).toEqual(['[nsbox] usage: busy.test.js: peak memory 10 MiB, CPU time 6.00 s']);
+    expect(report.record('leak.test.js', exit(64 * MiB, 10, { memory: { limit: 64 * MiB, kills: 1 } }))).toEqual(['[nsbox] leak.test.js was killed: it reached its memory limit (64 MiB)']);
+    const all = new UsageReport({ statsOver: {} }, (o) => o);
+    expect(all.record('light.test.js', exit(50 * MiB, 100))).toEqual(['[nsbox] usage: light.test.js: peak memory 50 MiB, CPU time 0.10 s']);
+    const written = JSON.parse(fs.readFileSync(path.join(dir, 'r.json'), 'utf8'));
+    expect(written.files.map((f: { file: string }) => f.file)).toEqual(['light.test.js', 'heavy.test.js', 'busy.test.js', 'leak.test.js']);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('[input] bad statsOver and statsJson values are refused, naming the option', async () => {
+    const { UsageReport } = await import('nsbox');
+    const label = (o: string) => `nsbox option '${o}'`;
+    expect(() => new UsageReport({ statsOver: { memory: 'lots' } }, label)).toThrow(/^invalid nsbox option 'statsOver'\.memory 'lots': expected a size such as '256M'/);
+    expect(() => new UsageReport({ statsOver: { cpu: 5 } as never }, label)).toThrow(/^invalid nsbox option 'statsOver' \{"cpu":5\}: expected \{ memory\?: '256M', cpuTime\?: milliseconds \}/);
+    expect(() => new UsageReport({ statsJson: '' }, label)).toThrow(/^invalid nsbox option 'statsJson' '': expected the path of a file to write/);
+  });
+});
+
 describe('in a cgroup v2 guest (User-Mode Linux)', () => {
   const checks = new Map<string, Record<string, any>[]>();
   const one = (name: string, index = 0) => {
