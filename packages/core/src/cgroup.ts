@@ -9,8 +9,9 @@
 //   G/nsbox-runner             the caller's processes, when G held processes: cgroup v2 lets a group
 //                              with processes hand no controller to its children, so they move one
 //                              level down (what systemd's delegation documentation asks of delegatees)
-//   G/nsbox-<pid>-<random>     one per sandbox; <pid> is the caller's, so that a caller killed before
-//                              it cleaned up leaves groups the next nsbox start recognises and removes
+//   G/nsbox-<ns>-<pid>-<random> one per sandbox; <pid> is the caller's in its PID namespace <ns>, so
+//                              that a caller killed before it cleaned up leaves groups the next nsbox
+//                              start (in the same PID namespace) recognises as dead and removes
 //
 // How a sandbox gets in before its first instruction: the group is created and limited first, then
 // the first process of the sandbox moves itself in before it starts anything (fresh sandboxes: a shell
@@ -236,6 +237,11 @@ function killAndRemove(dir: string): boolean {
 
 const swept = new Set<string>();
 
+/** The inode number of this process's PID namespace, which names it. */
+function pidNamespace(): string {
+  return /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+}
+
 /**
  * Groups left by callers that died before they cleaned up (SIGKILLed runners): killed and removed by
  * the next nsbox start in the same group. A caller's groups are named after its pid; one whose pid
@@ -250,8 +256,9 @@ export function removeDeadGroups(base: string): string[] {
     return removed;
   }
   for (const entry of entries) {
-    const pid = Number(new RegExp(`^${GROUP_PREFIX}(\\d+)-[0-9a-f]+$`).exec(entry)?.[1]);
-    if (!pid || alive(pid)) continue;
+    const match = new RegExp(`^${GROUP_PREFIX}(\\d+)-(\\d+)-[0-9a-f]+$`).exec(entry);
+    // A pid means something only in its own PID namespace: another namespace's groups are left alone.
+    if (!match || match[1] !== pidNamespace() || alive(Number(match[2]))) continue;
     if (killAndRemove(path.join(base, entry))) removed.push(entry);
   }
   return removed;
@@ -289,7 +296,7 @@ export class SandboxCgroup {
       removeDeadGroups(base.dir);
     }
     enableControllers(base.dir, controllers);
-    const dir = path.join(base.dir, `${GROUP_PREFIX}${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+    const dir = path.join(base.dir, `${GROUP_PREFIX}${pidNamespace()}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
     try {
       fs.mkdirSync(dir);
     } catch (error) {
