@@ -281,11 +281,11 @@ export class SandboxCgroup {
     if (wanted.length === 0 && !limits.stats) return { missing: [] };
     const base = cgroupBase();
     const missing: string[] = [];
-    if (limits.stats) {
-      const memory = why(base, 'memory');
-      if (memory) missing.push(`peak memory: ${memory}`);
-    }
-    if ('problem' in base) return { missing };
+    const memory = why(base, 'memory');
+    if (limits.stats && memory) missing.push(`peak memory: ${memory}`);
+    // For stats alone a group is made only where it gives peak memory, that is where the memory
+    // controller is delegated: never on a host whose controllers are elsewhere (cgroup v1).
+    if ('problem' in base || (wanted.length === 0 && memory)) return { missing };
     for (const option of wanted) {
       const problem = why(base, CONTROLLER[option]);
       if (problem) throw new LimitError(`${option} ${String(limits[option])} cannot be applied here: ${problem}`, limitFix(problem));

@@ -49,9 +49,11 @@ describe.runIf(memoryOnV1)('on this host (controllers on cgroup v1)', () => {
   test('--stats gives what can be had (CPU time) and names what cannot (peak memory), with no cgroup', async () => {
     const before = hostGroups();
     const json = path.join(fs.mkdtempSync('/tmp/nsbox-stats-'), 'stats.json');
-    const r = await nsbox(['run', '--stats', '--', 'node', '-e', 'let x=0;for(let i=0;i<5e7;i++)x+=i']);
+    const r = await nsbox(['run', '--stats', '--', 'node', '-e', 'let x=0;for(let i=0;i<5e7;i++)x+=i;console.log(require("fs").readFileSync("/proc/self/cgroup","utf8"))']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^nsbox: stats: CPU time \d+\.\d\d s\nnsbox: stats: no peak memory: this host's memory controller is on cgroup v1/);
+    // The command stayed in the caller's own groups: no group was made for it, not even for a moment.
+    expect(r.stdout.trim()).toBe(fs.readFileSync('/proc/self/cgroup', 'utf8').trim());
     const j = await nsbox(['run', '--stats-json', json, '--', 'true']);
     expect(j.status).toBe(0);
     const report = JSON.parse(fs.readFileSync(json, 'utf8'));

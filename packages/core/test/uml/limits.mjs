@@ -65,7 +65,7 @@ if (which === 'all') {
 
   // 3. A fork loop under pids.max 20: each `x` is one fork that succeeded.
   {
-    const r = await run(['run', '--pids-max', '20', '--stats-json', stats('pids'), '--', 'sh', '-c', 'while :; do sleep 60 & echo x; done']);
+    const r = await run(['run', '--pids-max', '20', '--stats-json', stats('pids'), '--', 'sh', '-c', 'i=0; while [ $i -lt 60 ]; do sleep 60 & echo x; i=$((i+1)); done']);
     report('cli-pids', { status: r.status, forks: r.stdout.split('\n').filter((l) => l === 'x').length, stderr: r.stderr, stats: statsOf('pids') });
   }
 
