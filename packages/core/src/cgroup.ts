@@ -23,6 +23,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
 import { LimitError } from './errors.cjs';
 
 export interface Limits {
@@ -56,7 +57,7 @@ export interface LimitsReached {
 }
 
 export const LIMIT_FIX =
-  "run the tests in a cgroup v2 group delegated to you: on systemd, prefix the command with 'systemd-run --user --scope -p Delegate=yes' (in CI, a runner or container with cgroup v2 and its own cgroup namespace); or drop the limit";
+  "run the tests in a cgroup v2 group delegated to you: on systemd, prefix the command with 'systemd-run --user --scope -p Delegate=yes' (as root: 'systemd-run --scope -p Delegate=yes'; in CI, a runner or container with cgroup v2 and its own cgroup namespace); or drop the limit";
 const V1_FIX =
   "boot the host with cgroup v2 only (kernel parameter systemd.unified_cgroup_hierarchy=1, the default of current distributions), then run the tests under 'systemd-run --user --scope -p Delegate=yes'; or drop the limit";
 /** The one-line fix for a problem `why()` named. */
@@ -115,7 +116,15 @@ export function cgroupBase(): CgroupBase {
 
 function why(base: CgroupBase, controller: string): string | undefined {
   if ('problem' in base) return base.problem;
-  if (base.controllers.includes(controller)) return undefined;
+  if (base.controllers.includes(controller)) {
+    // Root may write every group, delegated or not. Reorganising one that a manager such as systemd
+    // owns (a service's) would break its bookkeeping: root goes ahead only where the controller is
+    // handed down already, in its cgroup namespace's root (a container, the test guest), or in a
+    // group marked delegated.
+    const handedDown = read(path.join(base.dir, 'cgroup.subtree_control'))?.split(/\s+/).includes(controller);
+    if (process.getuid?.() !== 0 || handedDown || isNamespaceRoot() || markedDelegated(base.dir)) return undefined;
+    return `the caller's cgroup v2 group ${base.dir} is not delegated (no trusted.delegate mark): nsbox leaves it as its manager set it up`;
+  }
   if (base.v1.includes(controller)) return `this host's ${controller} controller is on cgroup v1, and nsbox needs it on cgroup v2`;
   return `the ${controller} controller is not delegated to the caller's cgroup v2 group ${base.dir} (it has: ${base.controllers.join(' ') || 'none'})`;
 }
@@ -135,11 +144,11 @@ export function limitsReport(): { usable: string[]; detail: string; problem?: st
   const base = cgroupBase();
   if ('problem' in base) return { usable: [], detail: `no limits or peak memory: ${base.problem}`, problem: base.problem, fix: limitFix(base.problem) };
   const all = ['memory', 'pids', 'cpu'];
-  const usable = all.filter((c) => base.controllers.includes(c));
+  const usable = all.filter((c) => why(base, c) === undefined);
   const onV1 = all.filter((c) => !usable.includes(c) && base.v1.includes(c));
   const problems = [
     ...(onV1.length ? [`this host's ${onV1.join(', ')} controller${onV1.length > 1 ? 's are' : ' is'} on cgroup v1, and nsbox needs cgroup v2`] : []),
-    ...all.filter((c) => !onV1.includes(c)).map((c) => why(base, c)).filter((p): p is string => p !== undefined),
+    ...new Set(all.filter((c) => !onV1.includes(c)).map((c) => why(base, c)).filter((p): p is string => p !== undefined)),
   ];
   return {
     usable,
@@ -209,6 +218,33 @@ function enableControllers(base: string, controllers: string[]): void {
     }
   }
   for (const c of missing) done.add(c);
+}
+
+/** Whether the caller's group is the root of its cgroup namespace (`0::/`), which a container or a guest owns. */
+function isNamespaceRoot(): boolean {
+  return new RegExp(`^0::/(${RUNNER_LEAF})?$`, 'm').test(read('/proc/self/cgroup') ?? '');
+}
+
+/** systemd (252+) marks the groups it delegates with the trusted.delegate (or user.delegate) extended attribute. */
+const marks = new Map<string, boolean>();
+function markedDelegated(dir: string): boolean {
+  let marked = marks.get(dir);
+  if (marked === undefined) marks.set(dir, (marked = readDelegateMark(dir)));
+  return marked;
+}
+
+function readDelegateMark(dir: string): boolean {
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const getxattr = koffi.load('libc.so.6').func('long getxattr(const char *path, const char *name, void *value, size_t size)');
+    const value = Buffer.alloc(8);
+    return ['trusted.delegate', 'user.delegate'].some((name) => {
+      const length = Number(getxattr(dir, name, value, value.length));
+      return length > 0 && value.toString('utf8', 0, length).startsWith('1');
+    });
+  } catch {
+    return false;
+  }
 }
 
 function alive(pid: number): boolean {

@@ -180,6 +180,19 @@ describe('in a cgroup v2 guest (User-Mode Linux)', () => {
     expect(refused.stderr).toMatch(/^nsbox: --memory-max 64m cannot be applied here: the caller's cgroup v2 group \/sys\/fs\/cgroup\/ is not writable by this user \(not delegated to it\)\. Fix: .*Delegate=yes/);
   });
 
+  test('root in a group it was not delegated (a service\'s) leaves it alone and says why; in one marked delegated (trusted.delegate) it applies the limit', () => {
+    const refused = one('root-not-delegated');
+    expect(refused.status).toBe(125);
+    expect(refused.stderr).toMatch(/^nsbox: --memory-max 64m cannot be applied here: the caller's cgroup v2 group \/sys\/fs\/cgroup\/service is not delegated \(no trusted\.delegate mark\): nsbox leaves it as its manager set it up\. Fix: .*as root: 'systemd-run --scope -p Delegate=yes'/);
+    expect(refused.entries).toEqual(['*/']);
+    const check = refused.doctor.checks.find((c: { id: string }) => c.id === 'cgroup2');
+    expect(check).toMatchObject({ detail: expect.stringMatching(/^none usable/), cause: expect.stringMatching(/is not delegated/) });
+    const marked = one('root-marked-delegated');
+    expect(marked.status).toBe(0);
+    expect(marked.out).toMatch(/^0::\/service\/nsbox-\d+-\d+-[0-9a-f]+$/);
+    expect(marked.entries).toEqual(['nsbox-runner/']);
+  });
+
   test('every group is removed: after normal ends, a timeout, and (by the next start) after a SIGKILLed caller', () => {
     expect(one('cli-timeout')).toMatchObject({ status: 124, groups: [] });
     const killed = one('cli-sigkilled-caller');

@@ -20,4 +20,17 @@ sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" --reuid=65534 --regid=65534 --cl
 cd "$D" && printf '{"check":"delegated-after","entries":%s,"runnerProcs":"%s"}\n' "$(json_list */)" "$(cat nsbox-runner/cgroup.procs 2>/dev/null)"
 cd /
 rmdir "$D"/nsbox-runner "$D"
+# Root in a group some manager set up for a service (processes inside, not delegated): nsbox must not
+# reorganise it. Marked delegated as systemd marks its Delegate=yes groups, it may.
+S=/sys/fs/cgroup/service
+mkdir "$S"
+in_service() { sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' - "$S" "$@"; }
+out=$(in_service node "$cli" run --memory-max 64m -- true 2>&1); status=$?
+doctor=$(in_service node "$cli" doctor --json | node -p 'JSON.stringify(JSON.parse(require("fs").readFileSync(0, "utf8")))')
+printf '{"check":"root-not-delegated","status":%d,"stderr":%s,"entries":%s,"doctor":%s}\n' "$status" "$(node -p 'JSON.stringify(process.argv[1])' "$out")" "$(cd "$S" && json_list */)" "$doctor"
+node -e "require('module').createRequire('$here/../../package.json')('koffi').load('libc.so.6').func('int setxattr(const char *p, const char *n, const char *v, size_t s, int f)')('$S', 'trusted.delegate', '1', 1, 0) === 0 || process.exit(1)"
+out=$(in_service node "$cli" run --memory-max 64m -- sh -c 'cat /proc/self/cgroup' 2>&1); status=$?
+printf '{"check":"root-marked-delegated","status":%d,"out":%s,"entries":%s}\n' "$status" "$(node -p 'JSON.stringify(process.argv[1])' "$out")" "$(cd "$S" && json_list */)"
+rmdir "$S"/nsbox-runner "$S"
+
 cd /sys/fs/cgroup && printf '{"check":"guest-after","groups":%s}\n' "$(json_list */)"
