@@ -2,10 +2,26 @@
 // (test/uml/guest.sh), one boot for all three runs (packages/core/test/uml/adapters.sh). Each run has a
 // file that leaks past memoryMax and one that stays under it.
 import { beforeAll, describe, expect, test } from 'vitest';
+import fs from 'node:fs';
 import path from 'node:path';
 import { run, REPO, CORE } from '../../packages/core/test/helpers.js';
 
 const MiB = 1024 * 1024;
+const E2E = path.resolve(import.meta.dirname, '..');
+const memoryOnV1 = /^\d+:([^:]*,)?memory(,[^:]*)?:/m.test(fs.readFileSync('/proc/self/cgroup', 'utf8'));
+
+describe.runIf(memoryOnV1)('on this host (controllers on cgroup v1), the same configs', () => {
+  test('[input] Jest and Vitest refuse memoryMax before any file runs, naming the option, the cause and the fix', async () => {
+    const env = { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: undefined };
+    const jest = await run(process.execPath, [path.join(E2E, 'suite/node_modules/jest/bin/jest.js'), '-c', 'jest.limits.config.cjs'], { cwd: path.join(E2E, 'suite'), env });
+    expect(jest.status).toBe(1);
+    expect(jest.stderr).toMatch(/^LimitError: testEnvironmentOptions\.nsbox\.memoryMax 256M cannot be applied here: this host's memory controller is on cgroup v1, and nsbox needs it on cgroup v2\. Fix: boot the host with cgroup v2 only/m);
+    expect(jest.stderr).toMatch(/Tests: +0 total/);
+    const vitest = await run(process.execPath, [path.join(E2E, 'vitest4/node_modules/vitest/vitest.mjs'), 'run', '-c', 'vitest.limits.config.mjs'], { cwd: path.join(E2E, 'vitest4'), env });
+    expect(vitest.status).toBe(1);
+    expect(vitest.stderr).toContain("LimitError: vitest-pool-nsbox option 'memoryMax' 256M cannot be applied here: this host's memory controller is on cgroup v1");
+  });
+});
 
 describe('Jest and Vitest in a cgroup v2 guest, memoryMax 256M, statsOver {} and statsJson', () => {
   const sections = new Map<string, { status: number; output: string; json: any }>();
