@@ -20,6 +20,11 @@
 // already inside, so the init, the setup and the command are all counted and limited.
 // CLONE_INTO_CGROUP would save the shell, but Node's spawn() cannot pass it, and the shell costs about
 // a millisecond on a sandbox start of tens.
+//
+// Cleanup: when the sandbox has ended, however it ended, the host writes cgroup.kill (so nothing that
+// escaped the PID namespace's teardown survives), waits until the group is empty, reads its figures
+// and removes it. A caller SIGKILLed before that leaves its groups (its sandboxes die with it through
+// their death signals); the next nsbox start in the same group removes every group whose caller is dead.
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
