@@ -1,5 +1,5 @@
-// The adapters under real limits: Jest (zygote and fresh mode) and Vitest in the cgroup v2 guest
-// (test/uml/guest.sh), one boot for all three runs (packages/core/test/uml/adapters.sh). Each run has a
+// The adapters under real limits: Jest and Vitest, each in zygote and fresh mode, in the cgroup v2 guest
+// (test/uml/guest.sh), one boot for all four runs (packages/core/test/uml/adapters.sh). Each run has a
 // file that leaks past memoryMax and one that stays under it.
 import { beforeAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
@@ -42,10 +42,10 @@ describe('Jest and Vitest in a cgroup v2 guest, memoryMax 256M, statsOver {} and
     return found;
   };
 
-  test('the guest ran all three', () => {
+  test('the guest ran all four', () => {
     expect(boot.status, boot.stderr).toBe(0);
-    expect([...sections.keys()]).toEqual(['jest-zygote', 'jest-fresh', 'vitest']);
-    console.log(`cgroup v2 guest: one boot, Jest twice and Vitest, ${boot.seconds.toFixed(1)} s`);
+    expect([...sections.keys()]).toEqual(['jest-zygote', 'jest-fresh', 'vitest-zygote', 'vitest-fresh']);
+    console.log(`cgroup v2 guest: one boot, Jest and Vitest in both modes, ${boot.seconds.toFixed(1)} s`);
   });
 
   test.each(['jest-zygote', 'jest-fresh'])('%s: the leaking file fails as OOM-killed at its limit, the other passes, each file\'s peak memory is shown', (name) => {
@@ -65,8 +65,8 @@ describe('Jest and Vitest in a cgroup v2 guest, memoryMax 256M, statsOver {} and
     expect(light.limitsReached).toBeUndefined();
   });
 
-  test('vitest: the same, through the pool', () => {
-    const { status, output, json } = section('vitest');
+  test.each(['vitest-zygote', 'vitest-fresh'])('%s: the same, through the pool', (name) => {
+    const { status, output, json } = section(name);
     expect(status).toBe(1);
     expect(output).toContain('[nsbox] leak.test.js was killed: it reached its memory limit (256 MiB)\n');
     expect(output).toMatch(/✓ light\.test\.js/);
