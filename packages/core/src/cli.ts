@@ -191,13 +191,16 @@ async function run(argv: string[]): Promise<number> {
   const exit = await child.exited;
   for (const signal of forwarded) process.off(signal, forward);
 
-  if (setup instanceof StartError || setup instanceof SetupError) {
+  // A timeout shorter than the set-up kills the sandbox before it is ready: that is the timeout's doing.
+  if ((setup instanceof StartError || setup instanceof SetupError) && !exit.timedOut) {
     // The sandbox printed the failing call already; the doctor's checks name the host's cause and fix.
     const report = await probeHost();
     if (!report.ok) printBlocker(report, setup instanceof StartError ? setup.message.replace(/; run 'nsbox doctor'.*$/, '') : undefined);
     return 125;
   }
-  if (exit.leftovers.length > 0) {
+  // Before the set-up finished, the process listed is the command's own set-up, not a leftover.
+  const beforeReady = setup !== undefined;
+  if (exit.leftovers.length > 0 && !beforeReady) {
     const one = exit.leftovers.length === 1;
     const what = exit.timedOut ? `${one ? 'was' : 'were'} running at the timeout` : `${one ? 'was' : 'were'} still running when ${command[0]} exited`;
     process.stderr.write(
@@ -208,7 +211,7 @@ async function run(argv: string[]): Promise<number> {
   const timedOut = exit.timedOut || keptTimedOut;
   const status = timedOut ? 124 : keptStatus !== undefined ? keptStatus : exit.signal ? 128 + signalNumber(exit.signal) : (exit.code ?? 125);
   reportLimits(command[0], exit, options, status, statsJson);
-  if (timedOut) process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms; the whole sandbox was killed\n`);
+  if (timedOut) process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms${beforeReady ? ', before its sandbox was set up' : ''}; the whole sandbox was killed\n`);
   return status;
 }
 

@@ -102,3 +102,28 @@ export function signalProcess(pid: number | undefined, signal: NodeJS.Signals | 
     return false;
   }
 }
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+function stoppedOrGone(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[TtZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Kills a sandbox through its stage 0 (setpriv → unshare --kill-child). unshare's child arms that
+ * death signal only once it runs: a SIGKILL in a sandbox's first moments (a 1 ms timeout, a destroy()
+ * right after the spawn) orphaned the init with the command running (seen). So stage 0 is stopped
+ * first, which keeps it from forking, then its child, the init, is killed (its death empties the
+ * PID namespace), then stage 0 itself.
+ */
+export function killStage0(pid: number | undefined): boolean {
+  if (pid === undefined || !signalProcess(pid, 'SIGSTOP')) return false;
+  for (let i = 0; i < 500 && !stoppedOrGone(pid); i++) Atomics.wait(pause, 0, 0, 1);
+  for (const child of childrenOf(pid)) signalProcess(child, 'SIGKILL');
+  return signalProcess(pid, 'SIGKILL');
+}

@@ -14,7 +14,7 @@ import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } fr
 import { stage0, stage0Tools } from './stage0.js';
 import { SandboxCgroup, reapedCpuTime, type LimitsReached, type SandboxUsage } from './cgroup.js';
 import { which } from './which.cjs';
-import { sandboxProcesses, commandOf, initOf, signalProcess, type Leftover } from './leftovers.js';
+import { sandboxProcesses, commandOf, initOf, killStage0, signalProcess, type Leftover } from './leftovers.js';
 import { Registration, newSandboxId, type Annotation } from './registry.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -210,7 +210,7 @@ function supervise(
   });
   ready.catch(() => {}); // callers that never look at `ready` must not crash on an unhandled rejection
 
-  const stage0Kill = child.kill.bind(child);
+  const stage0Kill = () => killStage0(child.pid);
   const mainPid = (): number | undefined => commandOf(child.pid ?? -1);
 
   const onMessage = (message: ControlMessage | undefined) => {
@@ -239,7 +239,7 @@ function supervise(
       : setTimeout(() => {
           timedOut = true;
           leftovers = sandboxProcesses(child.pid!);
-          stage0Kill('SIGKILL');
+          stage0Kill();
         }, timeout);
 
   const exited = new Promise<SandboxExit>((resolve) => {
@@ -268,7 +268,7 @@ function supervise(
   });
 
   child.kill = (signal: NodeJS.Signals | number = 'SIGTERM') => {
-    if (signal === 'SIGKILL' || signal === 9) return stage0Kill('SIGKILL');
+    if (signal === 'SIGKILL' || signal === 9) return stage0Kill();
     return signalProcess(mainPid(), signal);
   };
 
@@ -295,7 +295,7 @@ function supervise(
         const command = commandOf(child.pid!);
         leftovers = sandboxProcesses(child.pid!).filter((p) => p.hostPid !== command);
         if (leftovers.length > 0) child.emit('leftovers', leftovers);
-        stage0Kill('SIGKILL');
+        stage0Kill();
       }
       return exited;
     },

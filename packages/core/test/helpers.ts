@@ -26,6 +26,8 @@ export function run(file: string, args: string[], options: SpawnOptions & { inpu
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    // A command that exits without reading its stdin closes the pipe first: EPIPE is no failure here.
+    child.stdin!.on('error', () => {});
     child.stdin!.end(options.input ?? '');
   });
 }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fork, spawn } from '../dist/index.js';
-import { CORE, alive, daemon, nsbox, waitUntilGone } from './helpers.js';
+import { CORE, alive, daemon, nsbox, processesOfThisRun, waitUntilGone } from './helpers.js';
 
 describe('exit status', () => {
   test('the command status passes through', async () => {
@@ -85,6 +85,16 @@ describe('teardown', () => {
     expect(r.stderr).toContain('sleep 3003');
     expect(r.stderr).toContain('timed out after 500 ms');
   });
+  test('[fault] a timeout shorter than the set-up is reported as the timeout, and leaves nothing running', async () => {
+    // Killing stage 0 this early once orphaned the init, with the command going on to run.
+    for (const ms of [1, 2, 5]) {
+      const r = await nsbox(['run', '--timeout', `${ms}ms`, '--', 'sleep', '3005']);
+      expect(r.status).toBe(124);
+      expect(r.stderr).toMatch(new RegExp(`^nsbox: sleep timed out after ${ms} ms(, before its sandbox was set up)?; the whole sandbox was killed\\n$`));
+    }
+    expect(await waitUntilGone(processesOfThisRun(/^sleep 3005$/), 1000)).toEqual([]);
+  });
+
 
   test('[fault] destroy() kills everything at once', async () => {
     const child = spawn('sh', ['-c', 'sleep 3005 & sleep 3006'], { stdio: 'ignore' });
