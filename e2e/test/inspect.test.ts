@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { alive, nsbox, waitUntilGone } from '../../packages/core/test/helpers.js';
+import { alive, nsbox, nsboxPs, until, waitUntilGone } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
@@ -59,21 +59,7 @@ const vitest = (mode: 'zygote' | 'fresh') => ({
 
 const runners = [jest('zygote'), jest('fresh'), vitest('zygote'), vitest('fresh')];
 
-async function until<T>(what: string, check: () => T | undefined | null | Promise<T | undefined | null>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function ps(): Promise<Listed[]> {
-  const r = await nsbox(['ps', '--json']);
-  if (r.status !== 0) throw new Error(`nsbox ps failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Listed[];
-}
+const ps = () => nsboxPs<Listed>();
 
 /** The runner started with a fresh results directory; its output collected; everything removed after. */
 async function running(runner: (typeof runners)[number], extraEnv: NodeJS.ProcessEnv, keep: string | undefined, timeout: number | undefined, fn: (run: { results: string; err: () => string; exit: Promise<number | null>; kill: (s: NodeJS.Signals) => void }) => Promise<void>) {

@@ -111,6 +111,24 @@ export function processesOfThisRun(pattern: RegExp): number[] {
   });
 }
 
+/** Polls `check` until it returns something (not undefined, null or false); the deadline is only a safety net. */
+export async function until<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `nsbox ps --json`, parsed. */
+export async function nsboxPs<Listed>(): Promise<Listed[]> {
+  const r = await nsbox(['ps', '--json']);
+  if (r.status !== 0) throw new Error(`nsbox ps failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Listed[];
+}
+
 /** Waits until none of the pids runs any more; returns those still running at the deadline (a safety net, reached only by a failure). */
 export async function waitUntilGone(pids: number[], ms = 15_000): Promise<number[]> {
   const deadline = Date.now() + ms;

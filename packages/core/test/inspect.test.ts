@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, CORE, NOBODY, alive, asNobody, nsbox, uniqueName, waitUntilGone } from './helpers.js';
+import { CLI, CORE, NOBODY, alive, asNobody, nsbox, nsboxPs, uniqueName, until, waitUntilGone } from './helpers.js';
 
 interface Listed {
   id: string;
@@ -37,22 +37,7 @@ function background(args: string[], env: NodeJS.ProcessEnv = process.env): { chi
   return { child, out: () => out, err: () => err, exit };
 }
 
-/** Polls `check` until it returns something; the deadline is only a safety net. */
-async function until<T>(what: string, check: () => T | undefined | null | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function ps(): Promise<Listed[]> {
-  const r = await nsbox(['ps', '--json']);
-  if (r.status !== 0) throw new Error(`nsbox ps failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Listed[];
-}
+const ps = () => nsboxPs<Listed>();
 
 const listed = (hostname: string) => until(`${hostname} in nsbox ps`, async () => (await ps()).find((s) => s.hostname === hostname));
 
