@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startZygote } from '../packages/core/dist/index.js';
+import { nsboxCgroupsOnHost } from '../packages/core/test/helpers.js';
 
 function mounts(): string[] {
   return fs.readFileSync('/proc/self/mounts', 'utf8').trim().split('\n').sort();
@@ -95,28 +96,8 @@ function recordsLeft(before: string[]): string[] {
   return recordDirs().filter((entry) => !before.includes(entry));
 }
 
-/** nsbox's cgroups on this host (its limits are tested in a guest: here there must never be any). */
-function nsboxCgroups(): string[] {
-  const found: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    let entries: fs.Dirent[] = [];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (!entry.isDirectory()) continue;
-      if (entry.name.startsWith('nsbox-')) found.push(`${dir}/${entry.name}`);
-      if (depth < 4) walk(`${dir}/${entry.name}`, depth + 1);
-    }
-  };
-  walk('/sys/fs/cgroup', 0);
-  return found;
-}
-
 export default function setup() {
-  const before = { mounts: mounts(), hostname: os.hostname(), unshare: unshareProcesses(), socketDirs: orphanedSocketDirs(), records: recordDirs(), cgroups: nsboxCgroups() };
+  const before = { mounts: mounts(), hostname: os.hostname(), unshare: unshareProcesses(), socketDirs: orphanedSocketDirs(), records: recordDirs(), cgroups: nsboxCgroupsOnHost() };
   return async () => {
     // Sandboxes killed at the very end of a test may need a moment to be reaped.
     for (let i = 0; i < 150 && (unshareProcesses().length > before.unshare.length || zygoteProcesses().length > 0); i++) await new Promise((r) => setTimeout(r, 100));
@@ -139,7 +120,7 @@ export default function setup() {
     if (dirs.length) problems.push(`zygote socket directories of dead callers left in ${os.tmpdir()} after a zygote start (which removes this user's): ${dirs.join(', ')}`);
     const records = recordsLeft(before.records);
     if (records.length) problems.push(`sandbox records left after the suite: ${records.join(', ')}`);
-    const groups = nsboxCgroups().filter((g) => !before.cgroups.includes(g));
+    const groups = nsboxCgroupsOnHost().filter((g) => !before.cgroups.includes(g));
     if (groups.length) problems.push(`cgroups left on the host: ${groups.join('; ')}`);
     if (problems.length) throw new Error(`host changed by the test suite:\n${problems.join('\n')}`);
     console.log('host unchanged: mount table and hostname as before; leftovers found: 0 (sandboxes, zygotes, zygote socket directories, sandbox records, cgroups)');

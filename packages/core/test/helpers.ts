@@ -111,6 +111,26 @@ export function processesOfThisRun(pattern: RegExp): number[] {
   });
 }
 
+/** nsbox's cgroups on this host, in any hierarchy (its limits are tested in a guest: here there must never be any). */
+export function nsboxCgroupsOnHost(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      if (entry.name.startsWith('nsbox-')) found.push(`${dir}/${entry.name}`);
+      if (depth < 4) walk(`${dir}/${entry.name}`, depth + 1);
+    }
+  };
+  walk('/sys/fs/cgroup', 0);
+  return found;
+}
+
 /** Polls `check` until it returns something (not undefined, null or false); the deadline is only a safety net. */
 export async function until<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;

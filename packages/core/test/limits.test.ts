@@ -5,37 +5,16 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { nsbox, run, REPO, CORE } from './helpers.js';
+import { nsbox, nsboxCgroupsOnHost, run, REPO, CORE } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
 /** Where this host's memory controller is: the refusal tests are for hosts like these machines. */
 const memoryOnV1 = /^\d+:([^:]*,)?memory(,[^:]*)?:/m.test(fs.readFileSync('/proc/self/cgroup', 'utf8'));
 
-/** Every directory nsbox could have created a group in on this host, to check it created none. */
-function hostGroups(): string[] {
-  const found: string[] = [];
-  const walk = (dir: string, depth: number) => {
-    if (depth > 3) return;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      if (e.name.startsWith('nsbox-')) found.push(path.join(dir, e.name));
-      walk(path.join(dir, e.name), depth + 1);
-    }
-  };
-  walk('/sys/fs/cgroup', 0);
-  return found;
-}
-
 describe.runIf(memoryOnV1)('on this host (controllers on cgroup v1)', () => {
   test('[input] every limit is refused with the option, the value, the cause and the one-line fix; nothing runs, no cgroup is created', async () => {
-    const before = hostGroups();
+    const before = nsboxCgroupsOnHost();
     for (const [flag, value] of [['--memory-max', '64m'], ['--pids-max', '20'], ['--cpu-max', '0.5']]) {
       const r = await nsbox(['run', flag, value, '--', 'touch', '/tmp/nsbox-limit-should-not-run']);
       expect(r.status).toBe(125);
@@ -43,11 +22,11 @@ describe.runIf(memoryOnV1)('on this host (controllers on cgroup v1)', () => {
       expect(r.stderr).toMatch(new RegExp(`^nsbox: ${flag} ${value.replace('.', '\\.')} cannot be applied here: this host's \\w+ controller is on cgroup v1, and nsbox needs it on cgroup v2\\. Fix: boot the host with cgroup v2 only .*systemd-run --user --scope -p Delegate=yes`));
     }
     expect(fs.existsSync('/tmp/nsbox-limit-should-not-run')).toBe(false);
-    expect(hostGroups()).toEqual(before);
+    expect(nsboxCgroupsOnHost()).toEqual(before);
   });
 
   test('--stats gives what can be had (CPU time) and names what cannot (peak memory), with no cgroup', async () => {
-    const before = hostGroups();
+    const before = nsboxCgroupsOnHost();
     const json = path.join(fs.mkdtempSync('/tmp/nsbox-stats-'), 'stats.json');
     const r = await nsbox(['run', '--stats', '--', 'node', '-e', 'let x=0;for(let i=0;i<5e7;i++)x+=i;console.log(require("fs").readFileSync("/proc/self/cgroup","utf8"))']);
     expect(r.status).toBe(0);
@@ -60,7 +39,7 @@ describe.runIf(memoryOnV1)('on this host (controllers on cgroup v1)', () => {
     expect(report).toMatchObject({ command: 'true', status: 0, usage: { missing: [expect.stringMatching(/^peak memory: /)] } });
     expect(report.usage.cpuTime).toBeGreaterThan(0);
     fs.rmSync(path.dirname(json), { recursive: true });
-    expect(hostGroups()).toEqual(before);
+    expect(nsboxCgroupsOnHost()).toEqual(before);
   });
 
   test('doctor names the unusable controllers, the cause and the fix', async () => {
