@@ -117,6 +117,15 @@ chmod 755 "$JOB/init"
   echo "devpts /dev/pts devpts gid=5,mode=620,ptmxmode=666,X-mount.mkdir 0 0"
   echo "shm /dev/shm tmpfs mode=1777,X-mount.mkdir 0 0"
   echo "cgroup2 /sys/fs/cgroup cgroup2 nsdelegate,memory_recursiveprot 0 0"
+  # The guest covers /tmp, /var/tmp and /run with its own: a checkout under one of them (a CI clone
+  # in a temporary directory) is mounted back at its own path, read-only, before the -w paths (which
+  # may lie inside it). The directories above it are the guest's own (mode 755), so the rootless
+  # checks reach it even when the host's are private.
+  case "$ROOT/" in
+    /tmp/*|/var/tmp/*|/run/*)
+      case "$ROOT" in *[,\ ]*) die "a checkout path with a comma or space: $ROOT" ;; esac
+      echo "hostfs $ROOT hostfs ro,X-mount.mkdir,$ROOT 0 0" ;;
+  esac
   for dir in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
     case "$dir" in *[,\ ]*) die "a -w path with a comma or space: $dir" ;; esac
     echo "hostfs $dir hostfs rw,X-mount.mkdir,$dir 0 0"
