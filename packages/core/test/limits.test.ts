@@ -2,7 +2,7 @@
 // nothing may be created in its cgroup trees); a User-Mode-Linux guest whose only hierarchy is cgroup v2
 // (test/uml/guest.sh) is where they are applied, enforced, measured and cleaned up. One boot runs every
 // guest check (uml/limits.sh); each test below judges one of them.
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { nsbox, nsboxCgroupsOnHost, run, REPO, CORE } from './helpers.js';
@@ -27,7 +27,9 @@ describe.runIf(memoryOnV1)('on this host (controllers on cgroup v1)', () => {
 
   test('--stats gives what can be had (CPU time) and names what cannot (peak memory), with no cgroup', async () => {
     const before = nsboxCgroupsOnHost();
-    const json = path.join(fs.mkdtempSync('/tmp/nsbox-stats-'), 'stats.json');
+    const dir = fs.mkdtempSync('/tmp/nsbox-stats-');
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const json = path.join(dir, 'stats.json');
     const r = await nsbox(['run', '--stats', '--', 'node', '-e', 'let x=0;for(let i=0;i<5e7;i++)x+=i;console.log(require("fs").readFileSync("/proc/self/cgroup","utf8"))']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^nsbox: stats: CPU time \d+\.\d\d s\nnsbox: stats: no peak memory: this host's memory controller is on cgroup v1/);
@@ -38,7 +40,6 @@ describe.runIf(memoryOnV1)('on this host (controllers on cgroup v1)', () => {
     const report = JSON.parse(fs.readFileSync(json, 'utf8'));
     expect(report).toMatchObject({ command: 'true', status: 0, usage: { missing: [expect.stringMatching(/^peak memory: /)] } });
     expect(report.usage.cpuTime).toBeGreaterThan(0);
-    fs.rmSync(path.dirname(json), { recursive: true });
     expect(nsboxCgroupsOnHost()).toEqual(before);
   });
 
