@@ -2,15 +2,20 @@
 // enters its sandbox, and keepOnFailure keeps a failed file's sandbox until Ctrl-C or its duration.
 // The test file (suite/lib/cases.cjs, inspectCase) records where it runs and waits for a release file,
 // so every wait here is for a condition.
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { alive, nsbox, nsboxPs, until, waitUntilGone } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const SUITE = path.join(E2E, 'suite');
-const env = { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' };
+// These tests kill Vitest, which then cannot remove its temporary directory (os.tmpdir()/<random>):
+// it goes in one of this file's own, removed afterwards.
+const TMPDIR = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-e2e-vitest-'));
+afterAll(() => fs.rmSync(TMPDIR, { recursive: true, force: true }));
+const env = { ...process.env, TMPDIR, CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' };
 
 interface Listed {
   id: string;

@@ -1,6 +1,7 @@
 // vitest-pool-nsbox beyond the shared suite: bad options, isolate: false, a killed main process.
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { descendantsOf } from '../../packages/core/dist/leftovers.js';
@@ -9,7 +10,11 @@ import { run, waitUntilGone } from '../../packages/core/test/helpers.js';
 const E2E = path.resolve(import.meta.dirname, '..');
 const PROJECT = path.join(E2E, 'vitest4');
 const VITEST = path.join(PROJECT, 'node_modules/vitest/vitest.mjs');
-const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
+// These tests kill Vitest, which then cannot remove its temporary directory (os.tmpdir()/<random>):
+// it goes in one of this file's own, removed afterwards.
+const TMPDIR = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-e2e-vitest-'));
+afterAll(() => fs.rmSync(TMPDIR, { recursive: true, force: true }));
+const env = { ...process.env, TMPDIR, CI: 'true', NO_COLOR: '1' };
 
 /** A fresh results directory for the suite's facts, removed afterwards. */
 async function withResults(fn: (results: string) => Promise<void>): Promise<void> {
@@ -61,9 +66,10 @@ test('[fault] watch mode: 200 reruns through the pool leave no growth in fds, ch
     expect(r.status).toBe(0);
     const soak = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(soak.failures).toEqual([]);
-    expect(soak.after.fds).toBe(soak.before.fds);
-    // At most the one sandbox booted ahead for the next run, and none once Vitest is closed.
-    expect(soak.after.children).toBe(soak.before.children);
+    // No growth (the baseline may catch the warm-up's last sandbox still closing, never fewer).
+    expect(soak.after.fds).toBeLessThanOrEqual(soak.before.fds);
+    // At most the zygote, or in fresh mode the one sandbox booted ahead; none once Vitest is closed.
+    expect(soak.after.children).toBeLessThanOrEqual(soak.before.children);
     expect(soak.after.children).toBeLessThanOrEqual(1);
     expect(soak.closed.children).toBe(0);
     expect(soak.after.rss - soak.before.rss).toBeLessThan(50 * 1024 * 1024);

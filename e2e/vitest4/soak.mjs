@@ -13,8 +13,12 @@ const vitest = await createVitest('test', { config, watch: true, include: ['test
 await vitest.start();
 const specs = await vitest.globTestSpecifications();
 const failures = [];
-const sample = async () => {
-  await new Promise((r) => setTimeout(r, 200));
+/**
+ * The last run's sandbox closes its sockets and ends a moment after the run is reported: waits until
+ * fds and children are back to `settled` (a leak stays above it until the safety deadline), then samples.
+ */
+const sample = async (settled = { fds: Infinity, children: Infinity }) => {
+  for (const deadline = Date.now() + 15_000; (fds() > settled.fds || children() > settled.children) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
   global.gc?.();
   return { fds: fds(), children: children(), rss: process.memoryUsage().rss };
 };
@@ -25,8 +29,8 @@ for (let i = 0; i < reruns; i++) {
   const failed = result.testModules.filter((m) => !m.ok());
   if (failed.length) failures.push(i);
 }
-const after = await sample();
+const after = await sample(before);
 await vitest.close();
-const closed = await sample();
+const closed = await sample({ fds: Infinity, children: 0 });
 console.log(JSON.stringify({ reruns, failures, before, after, closed }));
 process.exit(0);
