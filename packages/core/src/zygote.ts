@@ -308,6 +308,22 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
 /** Starts a zygote. Its sandboxes can be requested at once; they are forked once it is ready. */
 const ZYGOTE_DIR_PREFIX = 'nsbox-zygote-';
 
+/**
+ * This process's Node flags minus those that choose what Node runs (`node -e CODE`, `-p`, `--test`,
+ * ...): the zygote must run its own entry, not the caller's code again (it would start a zygote of
+ * its own, and so on).
+ */
+function withoutEntryFlags(execArgv: readonly string[]): string[] {
+  const entry = /^(-e|--eval|-p|--print|-pe|-i|--interactive|-c|--check|--test|--watch|--watch-path|--input-type)(=|$)/;
+  const takesValue = ['-e', '--eval', '-p', '--print', '-pe', '--input-type', '--watch-path'];
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    if (!entry.test(execArgv[i])) kept.push(execArgv[i]);
+    else if (takesValue.includes(execArgv[i])) i++; // and its value
+  }
+  return kept;
+}
+
 /** Socket directories of zygotes whose caller is gone (killed before close()): this user's only. */
 function removeDeadZygoteDirs(): void {
   const tmp = os.tmpdir();
@@ -338,7 +354,7 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
     return absolute;
   });
   const execPath = options.execPath ?? process.execPath;
-  const execArgv = options.execArgv ?? process.execArgv;
+  const execArgv = options.execArgv ?? withoutEntryFlags(process.execArgv);
   const cwd = path.resolve(options.cwd ?? process.cwd());
 
   // Only this user can reach the socket: the directory is mode 700. Sandboxes connect before they
@@ -476,6 +492,10 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
     async close() {
       closed = true;
       const all = [...sandboxes.values()];
+      // What close() awaits must keep the event loop alive, even for a caller that unref'd the zygote
+      // (a pool that closes it last, when nothing else is left): else Node exits mid-await.
+      for (const handle of handles()) handle.ref?.();
+      for (const sandbox of all) sandbox.ref();
       zygote.kill('SIGKILL');
       await gone;
       await Promise.all(all.map((s) => s.exited));

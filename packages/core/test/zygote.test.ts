@@ -136,6 +136,19 @@ describe('a zygote', () => {
     expect(await idle.exited).toMatchObject({ code: 143, signal: null });
   });
 
+  test("close() of an unref'd zygote finishes even when nothing else keeps the caller's event loop alive", async () => {
+    // As a pool that unrefs its zygote and closes it last: Node exits with 13 (a top-level await that
+    // never settled) if what close() awaits does not hold the loop. Through `node -e`, whose flags the
+    // zygote must not inherit (it ran the caller's code again, starting zygotes of its own).
+    const script = `import { startZygote } from ${JSON.stringify(path.join(CORE, 'dist/index.js'))};
+      const zygote = startZygote(); await zygote.ready;
+      const sandbox = zygote.fork(${JSON.stringify(CHILD)}, ['idle'], { silent: true }); await sandbox.ready;
+      zygote.unref(); sandbox.unref();
+      await zygote.close(); console.log('closed');`;
+    const r = await run(process.execPath, ['--input-type=module', '-e', script]);
+    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: 'closed\n' });
+  });
+
   test('close() takes down the sandboxes still running', async () => {
     const other = startZygote();
     const sandbox = other.fork(CHILD, ['daemon-idle', '3241'], { silent: true });
