@@ -30,6 +30,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { LimitError } from './errors.cjs';
+import { procStat } from './leftovers.js';
 
 export interface Limits {
   memoryMax?: string;
@@ -445,9 +446,8 @@ export class SandboxCgroup {
  */
 export function reapedCpuTime(initPid: number | undefined): number | undefined {
   if (initPid === undefined) return undefined;
-  const stat = read(`/proc/${initPid}/stat`);
-  if (!stat) return undefined;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStat(initPid);
+  if (!fields) return undefined;
   // utime, stime, cutime, cstime are fields 14 to 17 of stat(5); clock ticks are 100 a second on Linux.
   return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 10;
 }

@@ -12,7 +12,8 @@
 // sandbox, and a kept sandbox's command may have ended. The working directory is the command's.
 import fs from 'node:fs';
 import { NoSuchSandboxError, UnsupportedHostError } from './errors.cjs';
-import { findSandbox, startTime, type LiveSandbox } from './registry.js';
+import { findSandbox, type LiveSandbox } from './registry.js';
+import { startTime } from './leftovers.js';
 import { UTIL_LINUX_FIX, stage0Tools } from './stage0.js';
 import { which } from './which.cjs';
 

@@ -65,20 +65,30 @@ export function describeProcess(hostPid: number): Leftover | undefined {
   return { pid, hostPid, command };
 }
 
-function startTime(hostPid: number): number {
+/**
+ * The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses): index 0
+ * is field 3 of stat(5), the state. Undefined when there is no such process.
+ */
+export function procStat(pid: number): string[] | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${hostPid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return Infinity;
+    return undefined;
   }
+}
+
+/** Start time of a process in clock ticks after boot (stat(5) field 22), undefined if there is none. */
+export function startTime(pid: number): number | undefined {
+  const fields = procStat(pid);
+  return fields && Number(fields[19]);
 }
 
 /** The host pid of the command itself: the init's oldest child (orphans are reparented to the init later). */
 export function commandOf(stage0Pid: number): number | undefined {
   const init = initOf(stage0Pid);
   if (init === undefined) return undefined;
-  return childrenOf(init).sort((a, b) => startTime(a) - startTime(b))[0];
+  return childrenOf(init).sort((a, b) => (startTime(a) ?? Infinity) - (startTime(b) ?? Infinity))[0];
 }
 
 /** The host pid of the sandbox's init (PID 1), the only child of the stage-0 process. */
@@ -106,12 +116,8 @@ export function signalProcess(pid: number | undefined, signal: NodeJS.Signals | 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function stoppedOrGone(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return /^[TtZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return true;
-  }
+  const state = procStat(pid)?.[0];
+  return state === undefined || /^[TtZX]/.test(state);
 }
 
 /**

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeDirError } from './errors.cjs';
-import { commandOf, initOf, innerPid, sandboxProcesses } from './leftovers.js';
+import { commandOf, initOf, innerPid, sandboxProcesses, startTime } from './leftovers.js';
 
 export const RECORD_VERSION = 1;
 
@@ -96,16 +96,6 @@ function openDir(create: boolean): string | undefined {
   }
   checkOwnership(dir);
   return dir;
-}
-
-/** Start time of a process in clock ticks after boot, undefined if there is none. */
-export function startTime(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return undefined;
-  }
 }
 
 function isLive(record: SandboxRecord): boolean {

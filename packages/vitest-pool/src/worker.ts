@@ -204,40 +204,38 @@ export class NsboxPoolWorker implements PoolWorker {
     return undefined;
   }
 
-  private forkFromZygote(zygote: Zygote): ZygoteProcess {
-    const { timeout: _perFile, identity: _identity, ...sandbox } = this.sandbox;
-    // The same settings as startSandboxed's; the zygote's Node, flags and identity are the project's.
+  /**
+   * Starts a worker's sandbox, in either mode, with what both share: the sandbox options, the stock
+   * forks pool's settings, and the keep-on-failure hook.
+   */
+  private sandboxed<T extends WorkerProcess>(start: (shared: ReturnType<NsboxPoolWorker['sharedSettings']>) => T): T {
     const hook: { keep?: () => Promise<void> | undefined } = {};
-    const child = zygote.fork(this.entry, [], {
-      ...sandbox,
-      expose: this.expose(),
-      cwd: process.cwd(),
-      env: this.options.env as NodeJS.ProcessEnv,
-      serialization: 'advanced',
-      silent: true,
-      beforeTeardown: () => hook.keep?.(),
-    });
+    const child = start(this.sharedSettings(hook));
     keepHooks.set(child, hook);
     return child;
   }
 
-  private startSandboxed(): SandboxProcess {
+  private sharedSettings(hook: { keep?: () => Promise<void> | undefined }) {
     const { timeout: _perFile, ...sandbox } = this.sandbox;
-    const hook: { keep?: () => Promise<void> | undefined } = {};
-    const child = fork(this.entry, [], {
+    return {
       ...sandbox,
       expose: this.expose(),
       // As the stock forks pool: the worker starts in Vitest's own working directory.
       cwd: process.cwd(),
       env: this.options.env as NodeJS.ProcessEnv,
-      execArgv: this.options.execArgv,
-      stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
+      serialization: 'advanced' as const,
       // The worker may exit by itself once Vitest stopped it: a failed file's sandbox is kept from there.
       beforeTeardown: () => hook.keep?.(),
-    });
-    keepHooks.set(child, hook);
-    return child;
+    };
+  }
+
+  /** The zygote's Node, flags and identity are the project's. */
+  private forkFromZygote(zygote: Zygote): ZygoteProcess {
+    return this.sandboxed(({ identity: _identity, ...shared }) => zygote.fork(this.entry, [], { ...shared, silent: true }));
+  }
+
+  private startSandboxed(): SandboxProcess {
+    return this.sandboxed((shared) => fork(this.entry, [], { ...shared, execArgv: this.options.execArgv, stdio: ['pipe', 'pipe', 'pipe', 'ipc'] }));
   }
 
   private startUnsandboxed(): SandboxProcess {
