@@ -95,6 +95,7 @@ off() { echo o > /proc/sysrq-trigger; sleep 10; }
 mount -t proc proc /proc || { echo "guest init: mounting /proc failed"; off; }
 mount -a -T "$NSBOXJOB/fstab" || { echo "guest init: mount -a failed"; off; }
 J=/run/job
+. $J/mounts || { echo "guest init: the checkout or a -w path could not be mounted"; off; }
 # The root group hands every controller to its children, as a delegating host's would.
 for c in $(< /sys/fs/cgroup/cgroup.controllers); do echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control; done
 echo uml > /proc/sys/kernel/hostname
@@ -117,20 +118,29 @@ chmod 755 "$JOB/init"
   echo "devpts /dev/pts devpts gid=5,mode=620,ptmxmode=666,X-mount.mkdir 0 0"
   echo "shm /dev/shm tmpfs mode=1777,X-mount.mkdir 0 0"
   echo "cgroup2 /sys/fs/cgroup cgroup2 nsdelegate,memory_recursiveprot 0 0"
-  # The guest covers /tmp, /var/tmp and /run with its own: a checkout under one of them (a CI clone
-  # in a temporary directory) is mounted back at its own path, read-only, before the -w paths (which
-  # may lie inside it). The directories above it are the guest's own (mode 755), so the rootless
-  # checks reach it even when the host's are private.
+  case "$ROOT/" in /tmp/*|/var/tmp/*|/run/*) echo "hostfs /run/checkout hostfs ro,X-mount.mkdir,$ROOT 0 0" ;; esac
+} >"$JOB/fstab"
+# Run by the guest's init after the fstab. The guest covers /tmp, /var/tmp and /run with its own: a
+# checkout under one of them (a CI clone in a temporary directory) is put back at its own path as a
+# guest tmpfs (mode 755, so the rootless checks reach it even when the host's directory is private)
+# holding read-only binds of its directories and copies of its files. Then the -w paths, which may
+# lie inside it.
+{
   case "$ROOT/" in
     /tmp/*|/var/tmp/*|/run/*)
-      case "$ROOT" in *[,\ ]*) die "a checkout path with a comma or space: $ROOT" ;; esac
-      echo "hostfs $ROOT hostfs ro,X-mount.mkdir,$ROOT 0 0" ;;
+      printf 'mkdir -p %q && mount -t tmpfs -o mode=755 checkout %q || return 1\n' "$ROOT" "$ROOT"
+      printf 'for e in /run/checkout/* /run/checkout/.[!.]*; do\n'
+      printf '  [ -e "$e" ] || continue\n'
+      printf '  if [ -d "$e" ]; then mkdir %q/"${e##*/}" && mount --bind "$e" %q/"${e##*/}" && mount -o remount,bind,ro %q/"${e##*/}" || return 1\n' "$ROOT" "$ROOT" "$ROOT"
+      printf '  else cp -p "$e" %q/ || return 1; fi\n' "$ROOT"
+      printf 'done\n' ;;
   esac
   for dir in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
     case "$dir" in *[,\ ]*) die "a -w path with a comma or space: $dir" ;; esac
-    echo "hostfs $dir hostfs rw,X-mount.mkdir,$dir 0 0"
+    printf 'mkdir -p %q && mount -t hostfs -o rw,%s hostfs %q || return 1\n' "$dir" "$dir" "$dir"
   done
-} >"$JOB/fstab"
+  echo true
+} >"$JOB/mounts"
 printf '%q ' exec "$@" >"$JOB/cmd"
 echo >>"$JOB/cmd"
 pwd >"$JOB/cwd"
