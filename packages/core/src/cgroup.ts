@@ -405,8 +405,10 @@ export class SandboxCgroup {
     } catch {
       // no cgroup.kill (before 5.14) or already removed
     }
-    // A killed process leaves its group when it has exited, which may be a moment after its parent saw it die.
-    for (let i = 0; i < 200 && /^populated 1$/m.test(read(path.join(this.dir, 'cgroup.events')) ?? ''); i++) {
+    // A killed process leaves its group when it has exited, which may be a moment after its parent saw
+    // it die, and longer on a loaded machine: the 30 s bound is only a safety net for a process stuck
+    // in the kernel (a loaded one-CPU guest once needed more than the 2 s this used to allow).
+    for (let i = 0; i < 3000 && /^populated 1$/m.test(read(path.join(this.dir, 'cgroup.events')) ?? ''); i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const limitsReached: LimitsReached = {};
@@ -431,11 +433,11 @@ export class SandboxCgroup {
       if (pids !== undefined) usage.pidsPeak = Number(pids.trim());
     }
     let removed = killAndRemove(this.dir);
-    for (let i = 0; !removed && i < 100; i++) {
+    for (let i = 0; !removed && i < 500; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       removed = killAndRemove(this.dir);
     }
-    // Not removed after two seconds: a process stuck in the kernel. The next nsbox start removes it.
+    // Not removed after ten more seconds: a process stuck in the kernel. The next nsbox start removes it.
     return { usage, ...(Object.keys(limitsReached).length > 0 ? { limitsReached } : {}) };
   }
 }
