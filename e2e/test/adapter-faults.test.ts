@@ -30,6 +30,8 @@ describe('a file that never ends', () => {
       const r = await run(process.execPath, [VITEST, 'run', '-c', 'vitest.slow.config.mjs'], { cwd: path.join(E2E, 'vitest4'), env: { ...env, NSBOX_E2E_RESULTS: results, NSBOX_E2E_TIMEOUT: '3000' } });
       expect(r.status).not.toBe(0);
       expect(r.stderr).toContain('[nsbox] tests-shared/slow.test.js timed out after 3000 ms; its whole sandbox was killed');
+      // The file waits on a timer: its event loop is idle, not stuck.
+      expect(r.stderr).toMatch(/\[nsbox\] at the timeout, its test process \(host pid \d+\) was sleeping in epoll_p?wait\(\) \(its event loop, idle/);
     }));
 
   test('[fault] Jest: the per-file timeout kills its whole sandbox and says so', () =>
@@ -37,6 +39,42 @@ describe('a file that never ends', () => {
       const r = await run(process.execPath, [JEST, '--roots=<rootDir>/jest-slow', '--testEnvironmentOptions={"nsbox":{"timeout":3000}}'], { cwd: SUITE, env: { ...env, NSBOX_E2E_RESULTS: results } });
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('nsbox: jest-slow/slow.test.cjs timed out after 3000 ms; its whole sandbox was killed');
+      expect(r.stderr).toMatch(/At the timeout, its test process \(host pid \d+\) was sleeping in epoll_p?wait\(\) \(its event loop, idle/);
+    }));
+});
+
+describe('a run interrupted mid-file says what each running file was doing', () => {
+  // SIGINT to the runner alone (as a CI job's cancel or `kill -INT` sends it; a terminal's Ctrl-C
+  // reaches the test processes too, which then end with it).
+  const interrupted = (command: string[], cwd: string, results: string) =>
+    new Promise<{ signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+      const runner = spawn(process.execPath, command, { cwd, env: { ...env, NSBOX_E2E_RESULTS: results }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      runner.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const poll = setInterval(() => {
+        if (fs.existsSync(path.join(results, 'where-slow.json'))) {
+          clearInterval(poll);
+          runner.kill('SIGINT');
+        }
+      }, 50);
+      runner.once('close', (_code, signal) => {
+        clearInterval(poll);
+        resolve({ signal, stderr });
+      });
+    });
+
+  test('[fault] Jest', () =>
+    withResults(async (results) => {
+      const r = await interrupted([JEST, '--roots=<rootDir>/jest-slow'], SUITE, results);
+      expect(r.stderr).toMatch(/\[nsbox\] interrupted while jest-slow\/slow\.test\.cjs ran \(\d+\.\d s\): its test process \(host pid \d+\) was sleeping in epoll_p?wait\(\)/);
+      // Nothing else listens for SIGINT in Jest: the signal then ends it as it would have.
+      expect(r.signal).toBe('SIGINT');
+    }));
+
+  test('[fault] Vitest', () =>
+    withResults(async (results) => {
+      const r = await interrupted([VITEST, 'run', '-c', 'vitest.slow.config.mjs'], path.join(E2E, 'vitest4'), results);
+      expect(r.stderr).toMatch(/\[nsbox\] interrupted while tests-shared\/slow\.test\.js ran \(\d+\.\d s\): its test process \(host pid \d+\) was sleeping in epoll_p?wait\(\)/);
     }));
 });
 

@@ -84,9 +84,9 @@ describe.each(jests)('$name: stock workers and nsbox see the same process', ({ b
     runs.zygotePlain = await jest('jest.nsbox.config.cjs', ['--no-color', '(nocolor|argv)']);
   }, 240_000);
 
-  test('every file passes under both: CLI argv parsing, Node subcommands, native ESM, ts-jest, babel coverage, colored snapshots', () => {
+  test('every file passes under both: CLI argv parsing, Node subcommands, native ESM, ts-jest, babel coverage, colored snapshots (a custom matcher\'s message included)', () => {
     for (const { result } of [runs.stock, runs.nsbox, runs.zygote]) {
-      expect(plain(result.stderr)).toMatch(/Tests:\s+8 passed, 8 total\nSnapshots:\s+1 passed, 1 total/);
+      expect(plain(result.stderr)).toMatch(/Tests:\s+9 passed, 9 total\nSnapshots:\s+2 passed, 2 total/);
       expect(result.status).toBe(0);
     }
     for (const { result } of [runs.stockPlain, runs.nsboxPlain, runs.zygotePlain]) {
@@ -99,7 +99,7 @@ describe.each(jests)('$name: stock workers and nsbox see the same process', ({ b
     expect(runs.stock.records.get('argv')!.argv[1]).toMatch(/jest-worker[\\/]build[\\/](workers[\\/])?processChild\.js$/);
   });
 
-  test.each(['argv', 'spawn', 'esm', 'typescript', 'color'])('%s: argv, execArgv, env, fds, title, cwd and children equal the stock worker', (name) => {
+  test.each(['argv', 'spawn', 'esm', 'typescript', 'color', 'matcher'])('%s: argv, execArgv, env, fds, title, cwd and children equal the stock worker', (name) => {
     const stock = comparable(runs.stock.records.get(name)!, JEST_SLOT);
     const sandboxed = comparable(runs.nsbox.records.get(name)!, JEST_SLOT);
     expect(sandboxed).toEqual(stock);
@@ -108,7 +108,7 @@ describe.each(jests)('$name: stock workers and nsbox see the same process', ({ b
     expect(stock.env.FORCE_COLOR).toBe('1');
   });
 
-  test.each(['argv', 'spawn', 'esm', 'typescript', 'color'])(
+  test.each(['argv', 'spawn', 'esm', 'typescript', 'color', 'matcher'])(
     "%s, zygote mode (the default): the same, except that stdin is /dev/null and fds Node opens late may be numbered differently",
     (name) => {
       const stock = comparable(runs.stock.records.get(name)!, JEST_SLOT);

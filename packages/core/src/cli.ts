@@ -211,7 +211,10 @@ async function run(argv: string[]): Promise<number> {
   const timedOut = exit.timedOut || keptTimedOut;
   const status = timedOut ? 124 : keptStatus !== undefined ? keptStatus : exit.signal ? 128 + signalNumber(exit.signal) : (exit.code ?? 125);
   reportLimits(command[0], exit, options, status, statsJson);
-  if (timedOut) process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms${beforeReady ? ', before its sandbox was set up' : ''}; the whole sandbox was killed\n`);
+  if (timedOut) {
+    process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms${beforeReady ? ', before its sandbox was set up' : ''}; the whole sandbox was killed\n`);
+    if (exit.atTimeout) process.stderr.write(`nsbox: at the timeout, ${command[0]} ${exit.atTimeout}\n`);
+  }
   return status;
 }
 

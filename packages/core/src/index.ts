@@ -10,3 +10,4 @@ export { liveSandboxes, runtimeDir, type LiveSandbox, type SandboxRecord, type A
 export { keepSandbox, releaseKept, parseKeepDuration, type Keepable, type KeepOptions } from './keep.js';
 export { UsageReport, formatUsage, limitMessages, type StatsOptions } from './usage.js';
 export type { SandboxUsage, LimitsReached } from './cgroup.js';
+export { activityOf, describeActivity, whatItIsDoing, sayOnInterrupt, type Activity } from './activity.js';

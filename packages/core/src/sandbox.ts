@@ -16,6 +16,7 @@ import { SandboxCgroup, reapedCpuTime, type LimitsReached, type SandboxUsage } f
 import { which } from './which.cjs';
 import { sandboxProcesses, commandOf, initOf, killStage0, signalProcess, type Leftover } from './leftovers.js';
 import { Registration, newSandboxId, type Annotation } from './registry.js';
+import { whatItIsDoing } from './activity.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PRELOAD = path.join(here, 'inside', 'preload.cjs');
@@ -62,6 +63,8 @@ export interface SandboxExit {
   /** Set when the whole sandbox was killed from outside (destroy(), timeout, SIGKILL). */
   signal: NodeJS.Signals | null;
   timedOut: boolean;
+  /** With a timeout that fired: what the command's process was doing then (see activity()). */
+  atTimeout?: string;
   /** Processes still running when the command ended, listed before they were killed. */
   leftovers: Leftover[];
   /** With `stats`: what the sandbox used (peak memory, CPU time); what could not be measured is in `usage.missing`. */
@@ -82,6 +85,8 @@ export interface SandboxControls {
   readonly exited: Promise<SandboxExit>;
   /** The processes running in the sandbox now, the init excluded, the command included. */
   processes(): Leftover[];
+  /** What the command's process is doing now (its state, the call it waits in, its CPU time), for a timeout or an interrupt to say. */
+  activity(): string | undefined;
   /** Lets the caller's event loop exit while this sandbox idles (a sandbox booted ahead of need). */
   unref(): void;
   /** Undoes unref(). */
@@ -203,6 +208,7 @@ function supervise(
   const control = sockets[CONTROL_FD];
   let leftovers: Leftover[] = [];
   let timedOut = false;
+  let atTimeout: string | undefined;
   let reapedCpu: number | undefined;
   let settleReady!: (error?: Error) => void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -238,6 +244,7 @@ function supervise(
       ? undefined
       : setTimeout(() => {
           timedOut = true;
+          atTimeout = whatItIsDoing(mainPid());
           leftovers = sandboxProcesses(child.pid!);
           stage0Kill();
         }, timeout);
@@ -255,7 +262,7 @@ function supervise(
       );
       const measured = cgroup ? cgroup.finish() : Promise.resolve({ usage: stats && procUsage(reapedCpu, stats.missing), limitsReached: undefined });
       void measured.then(({ usage, limitsReached }) =>
-        resolve({ code, signal, timedOut, leftovers, ...(usage ? { usage } : {}), ...(limitsReached ? { limitsReached } : {}) }),
+        resolve({ code, signal, timedOut, ...(atTimeout ? { atTimeout } : {}), leftovers, ...(usage ? { usage } : {}), ...(limitsReached ? { limitsReached } : {}) }),
       );
     };
     child.once('exit', finish);
@@ -290,6 +297,7 @@ function supervise(
     ready,
     exited,
     processes: () => sandboxProcesses(child.pid!),
+    activity: () => whatItIsDoing(commandOf(child.pid!)),
     destroy() {
       if (child.exitCode === null && child.signalCode === null) {
         const command = commandOf(child.pid!);
@@ -388,6 +396,7 @@ export function forkUnsandboxed(modulePath: string, args: readonly string[] = []
     ready: Promise.resolve(),
     exited,
     processes: () => [],
+    activity: () => whatItIsDoing(child.pid),
     unref: unrefChild,
     ref: refChild,
     destroy() {

@@ -25,6 +25,7 @@ import { autoExpose, moduleScope, type SandboxExit } from './sandbox.js';
 import { zygoteStage0 } from './stage0.js';
 import { Registration, newSandboxId, type Annotation } from './registry.js';
 import { SandboxCgroup, reapedCpuTime } from './cgroup.js';
+import { whatItIsDoing } from './activity.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ZYGOTE_ENTRY = path.join(here, 'inside', 'zygote.cjs');
@@ -75,6 +76,8 @@ export interface ZygoteProcess extends EventEmitter {
   kill(signal?: NodeJS.Signals | number): boolean;
   /** The processes running in the sandbox now, the init excluded, the file process included. */
   processes(): Leftover[];
+  /** What the file process is doing now (its state, the call it waits in, its CPU time), for a timeout or an interrupt to say. */
+  activity(): string | undefined;
   /** Kills every process of the sandbox at once, after listing what runs besides the file process. */
   destroy(): Promise<SandboxExit>;
   ref(): void;
@@ -109,6 +112,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
   private status: number | undefined;
   private leftovers: Leftover[] = [];
   private timedOut = false;
+  private atTimeout: string | undefined;
   private killRequested = false;
   private done = false;
   private timer: NodeJS.Timeout | undefined;
@@ -154,6 +158,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
     if (timeout !== undefined) {
       this.timer = setTimeout(() => {
         this.timedOut = true;
+        this.atTimeout = this.activity();
         this.leftovers = this.processes();
         this.killSandbox();
       }, timeout);
@@ -232,7 +237,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
     if (this.timer) clearTimeout(this.timer);
     const killed = this.status === undefined;
     this.settleReady(new StartError(killed ? 'the sandbox was killed before its setup finished' : `the sandbox exited with status ${this.status} before its setup finished`));
-    const exit: SandboxExit = { code: killed ? null : this.status!, signal: killed ? 'SIGKILL' : null, timedOut: this.timedOut, leftovers: this.leftovers };
+    const exit: SandboxExit = { code: killed ? null : this.status!, signal: killed ? 'SIGKILL' : null, timedOut: this.timedOut, ...(this.atTimeout ? { atTimeout: this.atTimeout } : {}), leftovers: this.leftovers };
     this.ipc.disconnect();
     const measured = this.cgroup
       ? this.cgroup.finish()
@@ -280,6 +285,10 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
 
   processes(): Leftover[] {
     return this.parent === undefined ? [] : sandboxProcesses(this.parent);
+  }
+
+  activity(): string | undefined {
+    return whatItIsDoing(this.pid);
   }
 
   destroy(): Promise<SandboxExit> {

@@ -84,13 +84,15 @@ describe('teardown', () => {
     expect(r.status).toBe(124);
     expect(r.stderr).toContain('sleep 3003');
     expect(r.stderr).toContain('timed out after 500 ms');
+    // What the command was doing then: sh waits for its foreground sleep.
+    expect(r.stderr).toMatch(/^nsbox: at the timeout, sh \(host pid \d+\) was sleeping in wait4\(\) \(a synchronous child process/m);
   });
   test('[fault] a timeout shorter than the set-up is reported as the timeout, and leaves nothing running', async () => {
     // Killing stage 0 this early once orphaned the init, with the command going on to run.
     for (const ms of [1, 2, 5]) {
       const r = await nsbox(['run', '--timeout', `${ms}ms`, '--', 'sleep', '3005']);
       expect(r.status).toBe(124);
-      expect(r.stderr).toMatch(new RegExp(`^nsbox: sleep timed out after ${ms} ms(, before its sandbox was set up)?; the whole sandbox was killed\\n$`));
+      expect(r.stderr).toMatch(new RegExp(`^nsbox: sleep timed out after ${ms} ms(, before its sandbox was set up)?; the whole sandbox was killed\\n(nsbox: at the timeout, sleep .*\\n)?$`));
     }
     expect(await waitUntilGone(processesOfThisRun(/^sleep 3005$/), 1000)).toEqual([]);
   });

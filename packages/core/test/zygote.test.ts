@@ -321,6 +321,36 @@ describe('a long-lived zygote', () => {
   }, 300_000);
 });
 
+describe('full garbage collections in forked files', () => {
+  // On Node 20 a full GC in a forked process signalled a condition variable that the zygote's V8
+  // workers slept on, and waited forever for sleepers that do not exist in the fork (condvars.cts).
+  // The timeout only turns a hang into a failure.
+  test(`[fault] files forked from a zygote with a jsdom-sized heap go through explicit and natural full GCs and end (${process.version})`, async () => {
+    const heavy = startZygote({ prepare: path.join(CORE, 'test/fixtures/zygote-gc-prepare.cjs'), execArgv: ['--expose-gc'] });
+    try {
+      await heavy.ready;
+      const results = [];
+      for (let batch = 0; batch < 3; batch++) {
+        const sandboxes = [0, 1].map(() => heavy.fork(path.join(CORE, 'test/fixtures/zygote-gc.cjs'), [], { silent: true, timeout: 120_000 }));
+        const outputs = sandboxes.map(output);
+        const replies = sandboxes.map((s) => new Promise((resolve) => s.once('message', resolve)));
+        const exits = await Promise.all(sandboxes.map((s) => s.exited));
+        for (const [i, exit] of exits.entries()) {
+          expect({ timedOut: exit.timedOut, code: exit.code }, (await outputs[i]).stderr).toEqual({ timedOut: false, code: 0 });
+          results.push(await replies[i]);
+        }
+      }
+      // Each file went through its 4 explicit full GCs at least, on the zygote's heap.
+      for (const result of results as { majors: number; heldByZygote: number }[]) {
+        expect(result.heldByZygote).toBe(300_000);
+        expect(result.majors).toBeGreaterThanOrEqual(4);
+      }
+    } finally {
+      await heavy.close();
+    }
+  }, 600_000);
+});
+
 describe('no process outlives its caller', () => {
   test('[fault] SIGKILL of the caller leaves no zygote and no sandbox process behind', async () => {
     const caller = spawnProcess(process.execPath, [path.join(CORE, 'test/fixtures/zygote-caller.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -75,6 +75,8 @@ export default class NsboxTestRunner {
   private zygoteWarned = false;
   /** Per project config: the files' figures and the limits that acted. */
   private readonly reports = new Map<string, UsageReport>();
+  /** The files running now, for an interrupted run to say what each one's process was doing. */
+  private readonly running = new Map<string, { process: { activity(): string | undefined }; started: number }>();
 
   constructor(
     private readonly globalConfig: Config.GlobalConfig,
@@ -152,12 +154,16 @@ export default class NsboxTestRunner {
             globalConfig: this.globalConfig,
           },
         };
+        // The zygote loads what every forked file then inherits (Jest's matcher utils, chalk and
+        // supports-color read the environment as they load): it starts as a stock worker does, with
+        // the environment jest-worker gives worker 1 (FORCE_COLOR included); each fork gets its own.
+        const worker = stock.forkOptions(1);
         const zygote = nsbox.startZygote({
           prepare: ZYGOTE_PREPARE,
           identity: optionsOf(config).identity,
-          execArgv: stock.forkOptions(0).execArgv,
-          cwd: process.cwd(),
-          env: { ...process.env, [ZYGOTE_SETUP_ENV]: JSON.stringify(data) },
+          execArgv: worker.execArgv,
+          cwd: worker.cwd,
+          env: { ...worker.env, [ZYGOTE_SETUP_ENV]: JSON.stringify(data) },
         });
         const failure = zygote.ready.then(
           () => undefined,
@@ -261,9 +267,17 @@ export default class NsboxTestRunner {
       }
     };
 
+    const stopSaying = nsbox.sayOnInterrupt(() =>
+      [...this.running].map(([relative, { process: running, started }]) => {
+        const doing = running.activity();
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        return `[nsbox] interrupted while ${relative} ran (${seconds} s): its test process ${doing ?? 'had ended already (the interrupt reached it too)'}`;
+      }),
+    );
     try {
       await Promise.all(Array.from({ length: Math.min(slots, tests.length) }, (_, i) => worker(i + 1)));
     } finally {
+      stopSaying();
       await Promise.all([...spares.values()].map((spare) => spare.sandbox.client.process.destroy()));
       await Promise.all(this.teardowns.splice(0));
       await Promise.all([...zygotes.values()].map(({ zygote }) => zygote.close()));
@@ -313,6 +327,7 @@ export default class NsboxTestRunner {
     sandbox.stdout?.pipe(process.stdout, { end: false });
     sandbox.stderr?.pipe(process.stderr, { end: false });
     const relative = path.relative(this.globalConfig.rootDir, test.path);
+    this.running.set(relative, { process: sandbox, started: Date.now() });
     sandbox.on('leftovers', (leftovers: Leftover[]) => {
       const list = leftovers.map((p) => `  pid ${p.pid}: ${p.command}`).join('\n');
       process.stderr.write(`\n[nsbox] ${relative} left ${leftovers.length} process${leftovers.length === 1 ? '' : 'es'} running; killed:\n${list}\n`);
@@ -339,9 +354,11 @@ export default class NsboxTestRunner {
       if (timeout !== undefined) {
         timer = setTimeout(() => {
           const running = Math.max(1, sandbox.processes().length);
+          const doing = sandbox.activity();
           failure = `timed out after ${timeout} ms`;
           const fate = keep === undefined ? 'its whole sandbox was killed' : 'its sandbox is kept, see below';
-          reject(plainError(`nsbox: ${relative} timed out after ${timeout} ms; ${fate} (${running} process${running === 1 ? '' : 'es'})`));
+          const at = doing ? `\nAt the timeout, its test process ${doing}.` : '';
+          reject(plainError(`nsbox: ${relative} timed out after ${timeout} ms; ${fate} (${running} process${running === 1 ? '' : 'es'}).${at}`));
         }, timeout);
       }
     });
@@ -362,6 +379,7 @@ export default class NsboxTestRunner {
       return result;
     } finally {
       clearTimeout(timer);
+      this.running.delete(relative);
       // Leftovers are listed at once; the slot need not wait for the kernel to reap the sandbox. A
       // failed file's sandbox may be kept instead: the run then waits for it at its end.
       if (keep !== undefined && failure && !gone && sandbox.id) this.teardowns.push(nsbox.keepSandbox(sandbox, { duration: keep, what: relative, reason: failure }));

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
 import { fileURLToPath } from 'node:url';
-import { diagnose, fork, forkUnsandboxed, keepSandbox, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type UsageReport, type Zygote, type ZygoteProcess } from 'nsbox';
+import { diagnose, fork, forkUnsandboxed, keepSandbox, sayOnInterrupt, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type UsageReport, type Zygote, type ZygoteProcess } from 'nsbox';
 import { ZYGOTE_ENTRY_ENV } from './zygote-prepare.js';
 
 const ZYGOTE_PREPARE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'zygote-prepare.js');
@@ -45,6 +45,16 @@ type WorkerProcess = SandboxProcess | ZygoteProcess;
  * spare is booted by one and adopted by another).
  */
 const keepHooks = new WeakMap<WorkerProcess, { keep?: () => Promise<void> | undefined }>();
+
+/** The workers with files now, for an interrupted run (Ctrl-C, SIGTERM) to say what each one's process was doing. */
+const busy = new Map<NsboxPoolWorker, number>();
+let sayingOnInterrupt = false;
+
+function sayWhatRunsOnInterrupt(): void {
+  if (sayingOnInterrupt) return;
+  sayingOnInterrupt = true;
+  sayOnInterrupt(() => [...busy].flatMap(([worker, started]) => worker.interruptLine(started) ?? []));
+}
 
 interface Streams {
   stdout: NodeJS.WritableStream & { setMaxListeners(n: number): unknown; getMaxListeners(): number };
@@ -156,7 +166,9 @@ export class NsboxPoolWorker implements PoolWorker {
     if (timeout !== undefined) {
       const timer = setTimeout(() => {
         const keep = this.fallback.keep;
-        this.streams.stderr.write(`\n[nsbox] ${this.fileList()} timed out after ${timeout} ms; ${keep === undefined ? 'its whole sandbox was killed' : 'its sandbox is kept'}\n`);
+        const doing = child.activity();
+        const at = doing ? `\n[nsbox] at the timeout, its test process ${doing}` : '';
+        this.streams.stderr.write(`\n[nsbox] ${this.fileList()} timed out after ${timeout} ms; ${keep === undefined ? 'its whole sandbox was killed' : 'its sandbox is kept'}${at}\n`);
         this.timedOut = true;
         if (keep === undefined) void child.destroy();
         else void this.keep(child, `timed out after ${timeout} ms`);
@@ -277,6 +289,14 @@ export class NsboxPoolWorker implements PoolWorker {
     }
   }
 
+  /** For an interrupted run: the files, for how long, and what the worker's process was doing. */
+  interruptLine(started: number): string | undefined {
+    if (!this.child) return undefined;
+    const doing = this.child.activity();
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    return `[nsbox] interrupted while ${this.fileList()} ran (${seconds} s): its test process ${doing ?? 'had ended already (the interrupt reached it too)'}`;
+  }
+
   private fileList(): string {
     return [...this.files].map((f) => path.relative(this.options.project.config.root, f)).join(', ') || '(no test file)';
   }
@@ -291,6 +311,7 @@ export class NsboxPoolWorker implements PoolWorker {
 
   /** Vitest has already exchanged 'stop'/'stopped' with the worker: nothing in the sandbox needs more time. */
   async stop(): Promise<void> {
+    busy.delete(this);
     const child = this.child;
     if (!child) return this.stopped?.();
     this.child = undefined;
@@ -331,6 +352,8 @@ export class NsboxPoolWorker implements PoolWorker {
     const request = message as { type?: string; context?: { files?: { filepath: string }[] } };
     if ((request.type === 'run' || request.type === 'collect') && request.context?.files) {
       for (const file of request.context.files) this.files.add(file.filepath);
+      if (!busy.has(this)) busy.set(this, Date.now());
+      sayWhatRunsOnInterrupt();
       this.child?.annotate({ files: [...this.files], runner: 'vitest', slot: this.slot });
     }
     // The worker slot, as the worker sees it in VITEST_POOL_ID.

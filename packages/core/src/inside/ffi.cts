@@ -78,6 +78,10 @@ function bind() {
     connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),
     sigaction: lib.func('int sigaction(int signum, const void *act, void *oldact)'),
     socketpair: lib.func('int socketpair(int domain, int type, int protocol, void *fds)'),
+    // Raw memory, by address: a forked process repairs state that fork() copied stale (condvars.cts).
+    peek: lib.func('memcpy', 'void *', ['void *', 'uintptr_t', 'size_t']),
+    poke: lib.func('memcpy', 'void *', ['uintptr_t', 'void *', 'size_t']),
+    gnu_get_libc_version: lib.func('const char *gnu_get_libc_version()'),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   check, exitNow, mount, prctl, sys, uvLoopFork,
 } from './ffi.cjs';
 import { assertOwnMountNamespace } from './guard.cjs';
+import { forgetSleepers, sleptOnCondvars } from './condvars.cjs';
 import { claimUniquePid, hostIds, serveAsInit } from './init.cjs';
 import { SetupError, NsboxError } from '../errors.cjs';
 import { SETUP_FAILED_STATUS, ZYGOTE_FD, type ForkRequest, type SandboxRole } from '../protocol.cjs';
@@ -57,9 +58,12 @@ function dieWithParent(expectedParent: () => boolean): boolean {
  * hostname not yet set up (forked.cts does that). The sandbox parent and the init never return.
  */
 export function forkSandbox(request: ForkRequest, fds: SandboxFds, zygote: ZygoteSelf): number {
+  const slept = sleptOnCondvars();
   const pid = sys().fork();
   if (pid !== 0) return pid;
   try {
+    // Before any JS that could allocate: a GC in here could already signal a sleeper that is not here.
+    forgetSleepers(slept);
     return becomeSandboxParent(request, fds, zygote);
   } catch (error) {
     fail(fds, error);
