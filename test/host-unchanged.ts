@@ -93,7 +93,22 @@ function recordsLeft(before: string[]): string[] {
       // reported below as what is left
     }
   }
-  return recordDirs().filter((entry) => !before.includes(entry));
+  return recordDirs().filter((entry) => !before.includes(entry) && ownedByThisRun(entry));
+}
+
+/**
+ * Whether a record (or an empty record directory) left is this run's: its owner carries this run's
+ * marker, or is gone (a stale record that `nsbox ps` should have removed). Another nsbox run on the
+ * machine (a benchmark, a developer's Jest) keeps its own records while it runs.
+ */
+function ownedByThisRun(entry: string): boolean {
+  try {
+    if (fs.statSync(entry).isDirectory()) return fs.readdirSync(entry).length === 0;
+    const owner = (JSON.parse(fs.readFileSync(entry, 'utf8')) as { owner?: { pid?: number } }).owner?.pid;
+    return owner === undefined || !fs.existsSync(`/proc/${owner}`) || startedByThisRun(String(owner));
+  } catch {
+    return false; // removed meanwhile
+  }
 }
 
 export default function setup() {
@@ -120,7 +135,11 @@ export default function setup() {
     if (dirs.length) problems.push(`zygote socket directories of dead callers left in ${os.tmpdir()} after a zygote start (which removes this user's): ${dirs.join(', ')}`);
     const records = recordsLeft(before.records);
     if (records.length) problems.push(`sandbox records left after the suite: ${records.join(', ')}`);
-    const groups = nsboxCgroupsOnHost().filter((g) => !before.cgroups.includes(g));
+    // A group's name carries its caller's pid (nsbox-<PID namespace>-<caller>-<random>): a live caller that is not this run's is another nsbox run's.
+    const groups = nsboxCgroupsOnHost().filter((g) => {
+      const caller = /nsbox-\d+-(\d+)-[^/]*$/.exec(g)?.[1];
+      return !before.cgroups.includes(g) && (caller === undefined || !fs.existsSync(`/proc/${caller}`) || startedByThisRun(caller));
+    });
     if (groups.length) problems.push(`cgroups left on the host: ${groups.join('; ')}`);
     if (problems.length) throw new Error(`host changed by the test suite:\n${problems.join('\n')}`);
     console.log('host unchanged: mount table and hostname as before; leftovers found: 0 (sandboxes, zygotes, zygote socket directories, sandbox records, cgroups)');

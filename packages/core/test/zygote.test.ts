@@ -340,7 +340,7 @@ describe('full garbage collections in forked files', () => {
           results.push(await replies[i]);
         }
       }
-      // Each file went through its 4 explicit full GCs at least, on the zygote's heap.
+      // Each file went through its 4 explicit full GCs at least, on the zygote's heap (gc() it was given with --expose-gc).
       for (const result of results as { majors: number; heldByZygote: number }[]) {
         expect(result.heldByZygote).toBe(300_000);
         expect(result.majors).toBeGreaterThanOrEqual(4);
@@ -349,6 +349,15 @@ describe('full garbage collections in forked files', () => {
       await heavy.close();
     }
   }, 600_000);
+});
+
+describe("the zygote's heap is collected before the first fork", () => {
+  test('without --expose-gc, neither a forked file nor the contexts it makes (a test file\'s) see gc()', async () => {
+    const sandbox = zygote.fork(path.join(CORE, 'test/fixtures/zygote-gc-hidden.cjs'), [], { silent: true });
+    const reply = message(sandbox);
+    expect((await sandbox.exited).code).toBe(0);
+    expect(await reply).toEqual({ global: 'undefined', context: 'undefined' });
+  });
 });
 
 describe('no process outlives its caller', () => {

@@ -41,11 +41,28 @@ async function warmTransformers(data: SetupData): Promise<void> {
 const WARM_TEST = path.join(__dirname, '..', 'warm', 'zygote-warm-up.js');
 
 /**
+ * Test environments that only build a global object, with no side effect outside this process: the
+ * warm runs may use them as they are configured. Any other environment (a project's own, which may
+ * start servers or write files, and this process is not in a sandbox) is left out, and the warm runs
+ * use jest-environment-node, which nsbox's own environment extends.
+ */
+const KNOWN_ENVIRONMENTS = [/[\\/]jest-environment-node[\\/]/, /[\\/]jest-environment-jsdom[\\/]/, /[\\/]@happy-dom[\\/]jest-environment[\\/]/];
+
+function warmEnvironment(config: Record<string, unknown>, fromRunner: NodeJS.Require): { testEnvironment: string; testEnvironmentOptions: unknown } {
+  const configured = String(config.testEnvironment);
+  if (KNOWN_ENVIRONMENTS.some((known) => known.test(configured))) {
+    const { nsbox: _nsbox, ...options } = (config.testEnvironmentOptions ?? {}) as Record<string, unknown>;
+    return { testEnvironment: configured, testEnvironmentOptions: options };
+  }
+  return { testEnvironment: fromRunner.resolve('jest-environment-node'), testEnvironmentOptions: {} };
+}
+
+/**
  * Runs nsbox's own trivial test file through jest-runner's test worker, twice: V8 compiles functions
- * on first call, so without this every forked file would compile Jest's per-file code again. The
- * project's setup files and test environment are left out (they may have side effects, and this
- * process is not in a sandbox): the warm run uses jest-environment-node, which nsbox's own
- * environment extends.
+ * on first call, so without this every forked file would compile Jest's per-file code again, and the
+ * environment's too (jsdom's is most of a jsdom file's start). The project's setup files are left
+ * out (they may have side effects, and this process is not in a sandbox); so is its environment
+ * unless it is a known one (above).
  */
 async function warmJest(data: SetupData): Promise<void> {
   if (!data.warm) return;
@@ -53,7 +70,7 @@ async function warmJest(data: SetupData): Promise<void> {
   const fromRunner = createRequire(data.jestRunner);
   const testWorker = fromRunner(path.join(path.dirname(data.jestRunner), 'testWorker.js')) as { worker(request: unknown): Promise<unknown> };
   const request = {
-    config: { ...config, setupFiles: [], setupFilesAfterEnv: [], testEnvironment: fromRunner.resolve('jest-environment-node'), testEnvironmentOptions: {}, injectGlobals: true },
+    config: { ...config, setupFiles: [], setupFilesAfterEnv: [], ...warmEnvironment(config, fromRunner), injectGlobals: true },
     globalConfig: { ...(data.warm.globalConfig as object), collectCoverage: false, silent: true, updateSnapshot: 'none', testNamePattern: undefined },
     path: WARM_TEST,
     context: {},

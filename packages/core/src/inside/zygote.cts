@@ -15,6 +15,7 @@ import { clearDontfork, neutralizeDontfork } from './seccomp.cjs';
 import { forkSandbox, type SandboxFds, type ZygoteSelf } from './sandbox-fork.cjs';
 import { becomeFileProcess, hookExits } from './forked.cjs';
 import { warmUp } from './warm.cjs';
+import { settleHeap } from './heap.cjs';
 import { SANDBOX_ROLES, SETUP_FAILED_STATUS, ZYGOTE_ENV, ZYGOTE_FD, type ForkRequest, type ZygoteConfig, type ZygoteMessage } from '../protocol.cjs';
 import koffi = require('koffi');
 
@@ -148,6 +149,7 @@ async function main(): Promise<void> {
     hookExits();
     await warmUp();
     for (const modulePath of config.prepare) await prepare(modulePath);
+    settleHeap();
   } catch (error) {
     tell({ type: 'error', message: String((error as Error)?.stack ?? error) });
     process.exit(1);
