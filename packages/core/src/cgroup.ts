@@ -30,7 +30,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { LimitError } from './errors.cjs';
-import { procStat } from './leftovers.js';
+import { isRunning, procStat } from './leftovers.js';
 
 export interface Limits {
   memoryMax?: string;
@@ -253,14 +253,6 @@ function readDelegateMark(dir: string): boolean {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoOf(error) === 'EPERM';
-  }
-}
 
 /** Kills what is left in a group and removes it; false when it could not be removed (yet). */
 function killAndRemove(dir: string): boolean {
@@ -300,7 +292,7 @@ export function removeDeadGroups(base: string): string[] {
   for (const entry of entries) {
     const match = new RegExp(`^${GROUP_PREFIX}(\\d+)-(\\d+)-[0-9a-f]+$`).exec(entry);
     // A pid means something only in its own PID namespace: another namespace's groups are left alone.
-    if (!match || match[1] !== pidNamespace() || alive(Number(match[2]))) continue;
+    if (!match || match[1] !== pidNamespace() || isRunning(Number(match[2]))) continue;
     if (killAndRemove(path.join(base, entry))) removed.push(entry);
   }
   return removed;

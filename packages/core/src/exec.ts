@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import { NoSuchSandboxError, UnsupportedHostError } from './errors.cjs';
 import { findSandbox, type LiveSandbox } from './registry.js';
-import { startTime } from './leftovers.js';
+import { isRunning } from './leftovers.js';
 import { UTIL_LINUX_FIX, stage0Tools } from './stage0.js';
 import { which } from './which.cjs';
 
@@ -128,5 +128,5 @@ export function execCommand(sandbox: LiveSandbox, command: string[]): { file: st
 
 /** Whether the sandbox is still the same one (its anchor has the same pid and start time). */
 export function stillRunning(sandbox: LiveSandbox): boolean {
-  return startTime(sandbox.anchor.pid) === sandbox.anchor.start;
+  return isRunning(sandbox.anchor.pid, sandbox.anchor.start);
 }

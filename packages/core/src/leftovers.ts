@@ -78,6 +78,18 @@ export function procStat(pid: number): string[] | undefined {
   }
 }
 
+/**
+ * Whether `pid` is a process that still runs, and, given a start time, the same process as then (a
+ * reused pid never matches). A zombie is dead: where nothing reaps promptly (a container's PID 1
+ * without an init, a subreaper that never waits) a killed process stays a zombie, its pid and start
+ * time unchanged, for as long as its parent lives.
+ */
+export function isRunning(pid: number, start?: number): boolean {
+  const fields = procStat(pid);
+  if (!fields || /^[ZXx]/.test(fields[0])) return false;
+  return start === undefined || Number(fields[19]) === start;
+}
+
 /** Start time of a process in clock ticks after boot (stat(5) field 22), undefined if there is none. */
 export function startTime(pid: number): number | undefined {
   const fields = procStat(pid);

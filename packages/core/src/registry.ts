@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RuntimeDirError } from './errors.cjs';
-import { commandOf, initOf, innerPid, sandboxProcesses, startTime } from './leftovers.js';
+import { commandOf, initOf, innerPid, isRunning, sandboxProcesses, startTime } from './leftovers.js';
 
 export const RECORD_VERSION = 1;
 
@@ -98,8 +98,9 @@ function openDir(create: boolean): string | undefined {
   return dir;
 }
 
+/** A sandbox is listed while its anchor and its owner both run (a zombie is dead; leftovers.ts). */
 function isLive(record: SandboxRecord): boolean {
-  return record.anchor.pid > 0 && startTime(record.anchor.pid) === record.anchor.start;
+  return record.anchor.pid > 0 && isRunning(record.anchor.pid, record.anchor.start) && (!record.owner || isRunning(record.owner.pid, record.owner.start));
 }
 
 function readRecord(file: string): SandboxRecord | undefined {

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { OptionError, StartError, setupFailure } from './errors.cjs';
 import { onLines } from './lines.js';
 import { IpcPeer, type Serialization } from './ipc.js';
-import { commandOf, sandboxProcesses, signalProcess, type Leftover } from './leftovers.js';
+import { commandOf, isRunning, sandboxProcesses, signalProcess, type Leftover } from './leftovers.js';
 import { configLabel, resolveOptions, type SandboxOptions } from './options.js';
 import {
   SANDBOX_ROLES, ZYGOTE_ENV, ZYGOTE_FD, parseControlLine, type ForkRequest, type Identity, type SandboxRole, type ZygoteConfig, type ZygoteMessage,
@@ -344,7 +344,7 @@ function removeDeadZygoteDirs(): void {
   }
   for (const entry of entries) {
     const pid = Number(new RegExp(`^${ZYGOTE_DIR_PREFIX}(\\d+)-`).exec(entry)?.[1]);
-    if (!pid || signalProcess(pid, 0)) continue;
+    if (!pid || isRunning(pid)) continue;
     const dir = path.join(tmp, entry);
     try {
       if (fs.lstatSync(dir).uid === process.getuid?.()) fs.rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import os from 'node:os';
 import { spawn } from '../dist/index.js';
-import { nsbox, waitUntilGone } from './helpers.js';
+import path from 'node:path';
+import { CORE, nsbox, run, waitUntilGone } from './helpers.js';
 
 describe('[escape] attempts from inside a sandbox', () => {
   test('[escape] see or signal a host process', async () => {
@@ -30,6 +31,16 @@ describe('[escape] attempts from inside a sandbox', () => {
 });
 
 describe('[fault] lifecycle faults', () => {
+  test('[fault] a killed caller whose processes nobody reaps (a container without an init): its zombie sandboxes are not listed, their records and the zygote socket directory go', async () => {
+    const r = await run(process.execPath, [path.join(CORE, 'test/fixtures/no-reaper.mjs')]);
+    expect(r.status, r.stderr).toBe(0);
+    const seen = JSON.parse(r.stdout) as { listedBefore: number; states: string[]; listedAfter: string[]; recordsLeft: string[]; socketDirLeft: boolean };
+    // The scenario really happened: both sandboxes were listed, then the caller and stage 0 were zombies.
+    expect(seen.listedBefore).toBe(2);
+    expect(seen.states).toEqual(['Z', 'Z']);
+    expect({ listed: seen.listedAfter, records: seen.recordsLeft, socketDir: seen.socketDirLeft }).toEqual({ listed: [], records: [], socketDir: false });
+  });
+
   test('[fault] a leftover that ignores SIGTERM is killed with the sandbox', async () => {
     const child = spawn('sh', ['-c', 'sh -c \'trap "" TERM; exec sleep 3301\' & until pgrep -xf "sleep 3301" >/dev/null; do sleep 0.01; done'], { stdio: 'ignore' });
     const exit = await child.exited;
