@@ -70,6 +70,7 @@ function bind() {
     // malloc's locks, libuv's thread pool reset, OpenSSL's fork detection.
     fork: lib.func('int fork()'),
     _exit: lib.func('void _exit(int status)'),
+    fflush: lib.func('int fflush(void *stream)'),
     getpid: lib.func('int getpid()'),
     getppid: lib.func('int getppid()'),
     waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
@@ -118,6 +119,9 @@ export function loopActivity(): { handles: number; requests: number } {
 
 /** Ends a forked process at once: Node's own teardown (process.exit, the end of the loop) crashes or hangs in a forked child. */
 export function exitNow(status: number): never {
+  // What native code wrote through C's stdio (V8's --trace-gc, an addon's printf) is still in libc's
+  // buffers, which exit() would flush and _exit() does not.
+  sys().fflush(null);
   sys()._exit(status);
   throw new Error('unreachable');
 }

@@ -59,6 +59,8 @@ function dieWithParent(expectedParent: () => boolean): boolean {
  */
 export function forkSandbox(request: ForkRequest, fds: SandboxFds, zygote: ZygoteSelf): number {
   const slept = sleptOnCondvars();
+  // Else what the zygote's native code left in C's stdio buffers would be written again by every fork.
+  sys().fflush(null);
   const pid = sys().fork();
   if (pid !== 0) return pid;
   try {
