@@ -88,7 +88,10 @@ describe('the packed tarballs', () => {
       for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
         for (const [dep, spec] of Object.entries<string>(manifest[field] ?? {})) expect(spec, `${field}.${dep}`).not.toMatch(/^workspace:/);
       }
-      for (const field of ['name', 'version', 'description', 'license', 'keywords', 'engines', 'os', 'files']) expect(manifest[field], field).toBeTruthy();
+      for (const field of ['name', 'version', 'description', 'license', 'keywords', 'engines', 'files']) expect(manifest[field], field).toBeTruthy();
+      // A devDependency of a team whose laptops are macOS or Windows must install there too (nsbox then
+      // says at start that it cannot sandbox): no "os" or "cpu" restriction.
+      expect({ os: manifest.os, cpu: manifest.cpu }).toEqual({ os: undefined, cpu: undefined });
       expect(manifest.license).toBe('MIT');
       const license = execFileSync('tar', ['xzf', packs[name].tarball, '-O', 'package/LICENSE'], { encoding: 'utf8' });
       expect(license).toBe(fs.readFileSync(path.join(REPO, 'LICENSE'), 'utf8'));
@@ -99,6 +102,20 @@ describe('the packed tarballs', () => {
     const version = packs.nsbox.manifest.version;
     expect(packs['jest-environment-nsbox'].manifest.dependencies.nsbox).toBe(version);
     expect(packs['vitest-pool-nsbox'].manifest.dependencies.nsbox).toBe(version);
+  });
+});
+
+describe('on a macOS laptop (npm told the platform is darwin/arm64)', () => {
+  it('npm install of the three packages succeeds: nothing restricts the platform, and koffi brings its macOS binary', { timeout: 300_000 }, async () => {
+    const dir = path.join(work, 'macos');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'macos-laptop', private: true }));
+    const tarballs = ['nsbox', 'jest-environment-nsbox', 'vitest-pool-nsbox'].map((name) => packs[name].tarball);
+    // --os/--cpu make npm check and resolve platform-specific packages as it would on that laptop.
+    await must(`npm install --os=darwin --cpu=arm64 --ignore-scripts --no-audit --no-fund --legacy-peer-deps ${tarballs.join(' ')}`, dir);
+    for (const name of ['nsbox', 'jest-environment-nsbox', 'vitest-pool-nsbox', '@koromix/koffi-darwin-arm64']) {
+      expect(fs.existsSync(path.join(dir, 'node_modules', name, 'package.json')), name).toBe(true);
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import os from 'node:os';
 import { spawn, type SandboxExit } from './sandbox.js';
 import { formatUsage, limitMessages } from './usage.js';
 import { probeHost, type HostReport } from './probe.js';
+import { platformProblem } from './platform.js';
 import { NsboxError, OptionError, SetupError, StartError } from './errors.cjs';
 import type { OptionLabel, SandboxOptions } from './options.js';
 import { exec, ps } from './inspect-cli.js';
@@ -266,6 +267,12 @@ async function doctor(argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [subcommand, ...rest] = argv;
+  // Not Linux: no sandbox can exist here (doctor says so among its checks).
+  const platform = platformProblem();
+  if (platform && (subcommand === 'run' || subcommand === 'ps' || subcommand === 'exec')) {
+    process.stderr.write(`nsbox: ${platform}, so 'nsbox ${subcommand}' cannot work on this machine. Fix: run it on Linux (a VM, a container or CI)\n`);
+    return 125;
+  }
   switch (subcommand) {
     case 'run':
       return run(rest);

@@ -11,3 +11,4 @@ export { keepSandbox, releaseKept, parseKeepDuration, type Keepable, type KeepOp
 export { UsageReport, formatUsage, limitMessages, type StatsOptions } from './usage.js';
 export type { SandboxUsage, LimitsReached } from './cgroup.js';
 export { activityOf, describeActivity, whatItIsDoing, sayOnInterrupt, type Activity } from './activity.js';
+export { hostPlatform, platformProblem, notSandboxedLine, SIMULATE_PLATFORM_ENV } from './platform.js';

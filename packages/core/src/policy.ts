@@ -1,11 +1,15 @@
 // What an adapter does on a host that cannot create sandboxes: never a silent run without isolation.
 import { OptionError, type UnsupportedHostError } from './errors.cjs';
+import { platformProblem } from './platform.js';
 
-/** 'error' (default): fail with the cause and fix. 'warn': run unsandboxed under a loud warning. */
+/**
+ * 'error': fail with the cause and fix (the default on Linux, where a host that forbids sandboxes can
+ * be fixed). 'warn': run unsandboxed, said loudly (the default where nsbox can never sandbox: not Linux).
+ */
 export type OnUnsupported = 'error' | 'warn';
 
 export function resolveOnUnsupported(value: unknown, label: string): OnUnsupported {
-  if (value === undefined) return 'error';
+  if (value === undefined) return platformProblem() ? 'warn' : 'error';
   if (value === 'error' || value === 'warn') return value;
   throw new OptionError(label, value, "expected 'error' (fail the run) or 'warn' (run unsandboxed with a warning)");
 }

@@ -1,5 +1,6 @@
 // What this host allows, each check with its cause and one-line fix. The last check starts a real
 // sandbox: AppArmor's restriction, for one, lets `unshare -U` succeed and strips the capabilities later.
+import { hostPlatform, platformProblem } from './platform.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import { findStage0Tools } from './stage0.js';
@@ -46,11 +47,12 @@ function seccompMode(): number {
 
 function staticChecks(): Check[] {
   const checks: Check[] = [];
-  const linux = process.platform === 'linux';
+  const problem = platformProblem();
+  const linux = problem === undefined;
   checks.push({
     id: 'platform', title: 'Linux kernel', status: linux ? 'ok' : 'fail',
-    detail: linux ? `Linux ${os.release()} (${process.arch})` : `${process.platform} is not Linux`,
-    ...(linux ? {} : { cause: 'nsbox uses Linux namespaces', fix: 'run the tests on Linux (a Linux VM or CI runner); elsewhere use the runner without nsbox' }),
+    detail: linux ? `Linux ${os.release()} (${process.arch})` : `${hostPlatform()} is not Linux`,
+    ...(linux ? {} : { cause: problem, fix: "run the tests on Linux (a Linux VM, container or CI runner); elsewhere the adapters run the files unsandboxed (their default onUnsupported there is 'warn')" }),
   });
   if (!linux) return checks;
 

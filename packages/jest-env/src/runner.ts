@@ -105,6 +105,16 @@ export default class NsboxTestRunner {
       const { statsOver, statsJson } = nsboxConfigOf(test.context.config);
       if (!this.reports.has(test.context.config.id)) this.reports.set(test.context.config.id, new nsbox.UsageReport({ statsOver, statsJson }, label));
     }
+    // Not Linux: nsbox can never sandbox here. The files run as Jest would run them without nsbox,
+    // said in one line; or, for a config that set onUnsupported: 'error', the run fails at once.
+    const platform = nsbox.platformProblem();
+    if (platform) {
+      if (tests.some((test) => nsbox.resolveOnUnsupported(nsboxConfigOf(test.context.config).onUnsupported, '') === 'error')) {
+        throw plainError(`nsbox: ${platform}, and ${label('onUnsupported')} is 'error'. Fix: run the tests on Linux (a VM, a container or CI), or leave onUnsupported unset to run them unsandboxed here`);
+      }
+      if (!this.unsandboxed) process.stderr.write(nsbox.notSandboxedLine('Jest'));
+      this.unsandboxed = true;
+    }
     const runId = crypto.randomBytes(6).toString('hex');
     const resolverFiles = this.writeResolvers(tests, runId);
     const entry = jestRunnerEntry(this.globalConfig.rootDir);

@@ -1,7 +1,7 @@
 // `pool: nsbox(options)`: every Vitest test file runs in its own nsbox sandbox. This package only maps
 // Vitest's PoolWorker interface onto the core's fork(); spawning, setup and teardown live in nsbox.
 import type { PoolOptions, PoolRunnerInitializer, PoolWorker } from 'vitest/node';
-import { OptionError, UsageReport, parseKeepDuration, resolveOnUnsupported, resolveOptions, type OnUnsupported, type SandboxOptions, type StatsOptions } from 'nsbox';
+import { OptionError, UnsupportedHostError, UsageReport, parseKeepDuration, platformProblem, resolveOnUnsupported, resolveOptions, type OnUnsupported, type SandboxOptions, type StatsOptions } from 'nsbox';
 import { NsboxPoolWorker, type Fallback } from './worker.js';
 
 export interface NsboxPoolOptions extends SandboxOptions, StatsOptions {
@@ -37,7 +37,13 @@ export default function nsbox(options: NsboxPoolOptions = {}): PoolRunnerInitial
   if (mode !== undefined && mode !== 'fresh' && mode !== 'zygote') throw new OptionError(poolLabel('mode'), mode, "expected 'fresh' or 'zygote'");
   // Fail at config load, not in the middle of a run, on a bad option.
   resolveOptions(sandboxOptions, poolLabel);
-  const fallback: Fallback = { policy, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'fresh' ? undefined : new Map(), keep, report };
+  // Not Linux: nsbox can never sandbox here. With onUnsupported: 'error' the run fails at once;
+  // otherwise (the default there) the files run unsandboxed, said in one line by the first worker.
+  const platform = platformProblem();
+  if (platform && policy === 'error') {
+    throw new UnsupportedHostError(`${platform}, and ${poolLabel('onUnsupported')} is 'error'`, 'run the tests on Linux (a VM, a container or CI), or leave onUnsupported unset to run them unsandboxed here');
+  }
+  const fallback: Fallback = { policy, platform, unsandboxed: undefined, spares: prewarm === false ? undefined : new Map(), zygotes: mode === 'fresh' ? undefined : new Map(), keep, report };
   return {
     name: 'nsbox',
     createPoolWorker: (poolOptions: PoolOptions): PoolWorker => new NsboxPoolWorker(poolOptions, sandboxOptions, fallback),

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
 import { fileURLToPath } from 'node:url';
-import { diagnose, fork, forkUnsandboxed, keepSandbox, sayOnInterrupt, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type UsageReport, type Zygote, type ZygoteProcess } from 'nsbox';
+import { diagnose, fork, forkUnsandboxed, keepSandbox, notSandboxedLine, sayOnInterrupt, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type UsageReport, type Zygote, type ZygoteProcess } from 'nsbox';
 import { ZYGOTE_ENTRY_ENV } from './zygote-prepare.js';
 
 const ZYGOTE_PREPARE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'zygote-prepare.js');
@@ -12,6 +12,8 @@ const ZYGOTE_PREPARE = path.join(path.dirname(fileURLToPath(import.meta.url)), '
 /** Shared by every worker of one pool: once a host is found unable to sandbox, it stays so. */
 export interface Fallback {
   policy: OnUnsupported;
+  /** Set where nsbox can never sandbox (not Linux): why. */
+  platform?: string;
   unsandboxed: Promise<boolean> | undefined;
   /** The host's cause and fix, probed once per pool. */
   diagnosis?: Promise<UnsupportedHostError>;
@@ -97,6 +99,12 @@ export class NsboxPoolWorker implements PoolWorker {
 
   async start(): Promise<void> {
     if (this.child) return;
+    if (this.fallback.platform) {
+      this.fallback.unsandboxed ??= Promise.resolve().then(() => {
+        this.streams.stderr.write(notSandboxedLine('Vitest'));
+        return true;
+      });
+    }
     const unsandboxed = await this.fallback.unsandboxed;
     const zygote = unsandboxed ? undefined : await this.readyZygote();
     const child = unsandboxed ? this.startUnsandboxed() : this.adopt(zygote ? this.forkFromZygote(zygote) : (this.takeSpare() ?? this.startSandboxed()));
