@@ -266,7 +266,7 @@ for (const manager of Object.keys(INSTALL)) {
       it('npx nsbox run -- npm test: a runner without an adapter (node:test) runs in one sandbox', { timeout: 120_000 }, async () => {
         expect(dir, 'the install failed').toBeDefined();
         const command = 'npx nsbox run -- npm test';
-        expect(fs.readFileSync(path.join(REPO, 'README.md'), 'utf8')).toContain(command);
+        expect(fs.readFileSync(path.join(REPO, 'docs/ci-and-containers.md'), 'utf8')).toContain(command);
         const output = await must(command, dir);
         expect(output).toMatch(/^# pass 1$/m);
         checkSeen(dir, 'node-test');

@@ -1,4 +1,4 @@
-// The README's CI recipes, as far as this machine can check them without Docker or a CI service:
+// The CI recipes of docs/ci-and-containers.md, as far as this machine can check them without Docker or a CI service:
 // the seccomp profile for containers (recipes/seccomp-nsbox.json) is a well-formed Docker profile,
 // and, compiled into a real seccomp filter, lets nsbox create sandboxes while refusing what it denies.
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ const PROFILE = path.join(REPO, 'recipes/seccomp-nsbox.json');
 const UNDER_PROFILE = path.join(REPO, 'test/fixtures/seccomp-profile.cjs');
 const CLI = path.join(REPO, 'packages/core/dist/cli.js');
 const KOFFI = path.join(REPO, 'packages/core/node_modules/koffi');
-const README = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+const CI_DOC = fs.readFileSync(path.join(REPO, 'docs/ci-and-containers.md'), 'utf8');
 const profile = JSON.parse(fs.readFileSync(PROFILE, 'utf8'));
 const X86_64 = new Set(
   [...fs.readFileSync('/usr/include/x86_64-linux-gnu/asm/unistd_64.h', 'utf8').matchAll(/^#define __NR_(\w+) \d+$/gm)].map((m) => m[1]),
@@ -68,14 +68,14 @@ describe('recipes/seccomp-nsbox.json', () => {
     expect(blocked.stderr).toMatch(/seccomp filter .* blocks unshare or mount/);
   });
 
-  it('the README gives it to docker run', () => {
-    expect(README).toContain('--security-opt seccomp=recipes/seccomp-nsbox.json');
+  it('docs/ci-and-containers.md gives it to docker run', () => {
+    expect(CI_DOC).toContain('--security-opt seccomp=recipes/seccomp-nsbox.json');
   });
 });
 
-describe("the README's CI recipes", () => {
+describe("the CI recipes of docs/ci-and-containers.md", () => {
   it('GitHub Actions on ubuntu-24.04 lifts the AppArmor restriction before the tests', () => {
-    const recipe = /```yaml\n(# \.github\/workflows\/[\s\S]*?)```/.exec(README)?.[1] ?? '';
+    const recipe = /```yaml\n(# \.github\/workflows\/[\s\S]*?)```/.exec(CI_DOC)?.[1] ?? '';
     expect(recipe).toContain('runs-on: ubuntu-24.04');
     const sysctl = recipe.indexOf('sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0');
     expect(sysctl).toBeGreaterThan(0);
@@ -83,6 +83,6 @@ describe("the README's CI recipes", () => {
   });
 
   it('GitLab CI and Docker run nsbox doctor first, so a host that forbids sandboxes is named', () => {
-    expect(/```yaml\n# \.gitlab-ci\.yml[\s\S]*?npx nsbox doctor[\s\S]*?npm test[\s\S]*?```/.test(README)).toBe(true);
+    expect(/```yaml\n# \.gitlab-ci\.yml[\s\S]*?npx nsbox doctor[\s\S]*?npm test[\s\S]*?```/.test(CI_DOC)).toBe(true);
   });
 });

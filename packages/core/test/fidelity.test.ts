@@ -15,7 +15,7 @@ type Facts = { env: NodeJS.ProcessEnv; child: { env: NodeJS.ProcessEnv }; fds: s
 /**
  * From Node 22, loading node:util (koffi does, during the setup) touches process.stderr, and libuv
  * then opens its reserve fd on /dev/null before user code instead of when the process first uses a
- * pipe: one fd number shifts. The README says so; there the fds are compared by kind, the reserve fd
+ * pipe: one fd number shifts. docs/what-a-test-sees.md says so; there the fds are compared by kind, the reserve fd
  * left out.
  */
 const EARLY_RESERVE_FD = Number(process.versions.node.split('.')[0]) >= 22;
