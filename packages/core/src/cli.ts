@@ -7,6 +7,7 @@ import { spawn, type SandboxExit } from './sandbox.js';
 import { formatUsage, limitMessages } from './usage.js';
 import { probeHost, type HostReport } from './probe.js';
 import { platformProblem } from './platform.js';
+import { fullTmpfsLines } from './tmpfs-full.js';
 import { NsboxError, OptionError, SetupError, StartError } from './errors.cjs';
 import type { OptionLabel, SandboxOptions } from './options.js';
 import { exec, ps } from './inspect-cli.js';
@@ -212,6 +213,7 @@ async function run(argv: string[]): Promise<number> {
   const timedOut = exit.timedOut || keptTimedOut;
   const status = timedOut ? 124 : keptStatus !== undefined ? keptStatus : exit.signal ? 128 + signalNumber(exit.signal) : (exit.code ?? 125);
   reportLimits(command[0], exit, options, status, statsJson);
+  for (const line of fullTmpfsLines(command[0], exit.fullTmpfs ?? [], '--tmpfs-size', options.memoryMax !== undefined)) process.stderr.write(`nsbox: ${line}\n`);
   if (timedOut) {
     process.stderr.write(`nsbox: ${command[0]} timed out after ${options.timeout} ms${beforeReady ? ', before its sandbox was set up' : ''}; the whole sandbox was killed\n`);
     if (exit.atTimeout) process.stderr.write(`nsbox: at the timeout, ${command[0]} ${exit.atTimeout}\n`);

@@ -12,3 +12,4 @@ export { UsageReport, formatUsage, limitMessages, type StatsOptions } from './us
 export type { SandboxUsage, LimitsReached } from './cgroup.js';
 export { activityOf, describeActivity, whatItIsDoing, sayOnInterrupt, type Activity } from './activity.js';
 export { hostPlatform, platformProblem, notSandboxedLine, SIMULATE_PLATFORM_ENV } from './platform.js';
+export { fullTmpfsLines, type FullTmpfs } from './tmpfs-full.js';

@@ -1,6 +1,7 @@
 // Validates what a user asks for, before anything starts, and turns it into the SandboxConfig that
 // crosses into the sandbox. Every rejection names the option, the value and what is allowed.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { OptionError } from './errors.cjs';
@@ -102,6 +103,11 @@ function parseBind(label: string, entry: string, readOnly: boolean, tmpfs: strin
   return { source, target, readOnly };
 }
 
+/** An eighth of the host's memory, in MiB (tmpfs sizes round up to whole pages anyway). */
+export function defaultTmpfsSize(): string {
+  return `${Math.max(64, Math.floor(os.totalmem() / 8 / 1048576))}m`;
+}
+
 function parseSize(label: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && SIZE.test(value)) return value;
@@ -124,7 +130,10 @@ export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel 
   }
   const network = oneOf(label('network'), options.network, ['host', 'loopback'], 'host');
   const identity = oneOf(label('identity'), options.identity, ['caller', 'root'], 'caller');
-  const tmpfsSize = parseSize(label('tmpfsSize'), options.tmpfsSize);
+  // Unbounded, a tmpfs may take half the host's memory, per mount and per sandbox: a few files that
+  // fill their /tmp would take the host's memory where a stock runner writes to disk. By default
+  // /tmp and /dev/shm get an eighth of the host's memory each, a quarter together.
+  const tmpfsSize = parseSize(label('tmpfsSize'), options.tmpfsSize) ?? defaultTmpfsSize();
 
   const tmpfs = [{ path: '/tmp', size: tmpfsSize, mode: '1777' }];
   if (fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').isDirectory()) tmpfs.push({ path: '/dev/shm', size: tmpfsSize, mode: '1777' });
@@ -133,7 +142,7 @@ export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel 
     const target = existingAbsolute(label('tmpfs'), colon < 0 ? entry : entry.slice(0, colon), 'mount point');
     if (target === '/') throw new OptionError(label('tmpfs'), entry, 'the mount point cannot be /');
     if (!fs.statSync(target).isDirectory()) throw new OptionError(label('tmpfs'), entry, 'the mount point must be a directory');
-    const size = colon < 0 ? tmpfsSize : parseSize(label('tmpfs'), entry.slice(colon + 1));
+    const size = colon < 0 ? tmpfsSize : (parseSize(label('tmpfs'), entry.slice(colon + 1)) ?? tmpfsSize);
     tmpfs.push({ path: target, size, mode: '1777' });
   }
 

@@ -17,6 +17,7 @@ import { which } from './which.cjs';
 import { sandboxProcesses, commandOf, initOf, killStage0, signalProcess, type Leftover } from './leftovers.js';
 import { Registration, newSandboxId, type Annotation } from './registry.js';
 import { whatItIsDoing } from './activity.js';
+import { fullTmpfsOf, type FullTmpfs } from './tmpfs-full.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PRELOAD = path.join(here, 'inside', 'preload.cjs');
@@ -65,6 +66,8 @@ export interface SandboxExit {
   timedOut: boolean;
   /** With a timeout that fired: what the command's process was doing then (see activity()). */
   atTimeout?: string;
+  /** The sandbox's tmpfs mounts (/tmp, /dev/shm, --tmpfs) that were full when the command ended. */
+  fullTmpfs?: FullTmpfs[];
   /** Processes still running when the command ended, listed before they were killed. */
   leftovers: Leftover[];
   /** With `stats`: what the sandbox used (peak memory, CPU time); what could not be measured is in `usage.missing`. */
@@ -186,7 +189,7 @@ function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: str
   const registration = new Registration(newSandboxId(), { command: spec.what, hostname: resolved.config.hostname, network: resolved.config.network });
   if (child.pid !== undefined) registration.anchor(child.pid);
   child.once('exit', () => registration.remove());
-  return supervise(child, resolved.config.hostname, resolved.timeout, registration, beforeTeardown, resolved.limits.stats ? measured : undefined, measured.cgroup);
+  return supervise(child, resolved.config.hostname, resolved.timeout, registration, beforeTeardown, resolved.limits.stats ? measured : undefined, measured.cgroup, resolved.config.tmpfs.map((t) => t.path));
 }
 
 
@@ -203,12 +206,14 @@ function supervise(
   beforeTeardown: SpawnOptions['beforeTeardown'],
   stats?: { missing: string[] },
   cgroup?: SandboxCgroup,
+  tmpfsMounts: string[] = [],
 ): SandboxProcess {
   const sockets = child.stdio as unknown as Socket[];
   const control = sockets[CONTROL_FD];
   let leftovers: Leftover[] = [];
   let timedOut = false;
   let atTimeout: string | undefined;
+  let fullTmpfs: FullTmpfs[] = [];
   let reapedCpu: number | undefined;
   let settleReady!: (error?: Error) => void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -224,6 +229,7 @@ function supervise(
     else if (message?.type === 'error') settleReady(setupFailure(message.error));
     else if (message?.type === 'exit') {
       if (stats && !cgroup) reapedCpu = reapedCpuTime(initOf(child.pid!));
+      fullTmpfs = fullTmpfsOf(initOf(child.pid!), tmpfsMounts);
       const ack = () => {
         leftovers = sandboxProcesses(child.pid!);
         if (leftovers.length > 0) child.emit('leftovers', leftovers);
@@ -262,7 +268,7 @@ function supervise(
       );
       const measured = cgroup ? cgroup.finish() : Promise.resolve({ usage: stats && procUsage(reapedCpu, stats.missing), limitsReached: undefined });
       void measured.then(({ usage, limitsReached }) =>
-        resolve({ code, signal, timedOut, ...(atTimeout ? { atTimeout } : {}), leftovers, ...(usage ? { usage } : {}), ...(limitsReached ? { limitsReached } : {}) }),
+        resolve({ code, signal, timedOut, ...(atTimeout ? { atTimeout } : {}), ...(fullTmpfs.length ? { fullTmpfs } : {}), leftovers, ...(usage ? { usage } : {}), ...(limitsReached ? { limitsReached } : {}) }),
       );
     };
     child.once('exit', finish);

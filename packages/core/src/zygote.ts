@@ -26,6 +26,7 @@ import { zygoteStage0 } from './stage0.js';
 import { Registration, newSandboxId, type Annotation } from './registry.js';
 import { SandboxCgroup, reapedCpuTime } from './cgroup.js';
 import { whatItIsDoing } from './activity.js';
+import { fullTmpfsOf, type FullTmpfs } from './tmpfs-full.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ZYGOTE_ENTRY = path.join(here, 'inside', 'zygote.cjs');
@@ -113,6 +114,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
   private leftovers: Leftover[] = [];
   private timedOut = false;
   private atTimeout: string | undefined;
+  private fullTmpfs: FullTmpfs[] = [];
   private killRequested = false;
   private done = false;
   private timer: NodeJS.Timeout | undefined;
@@ -129,6 +131,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
     /** As for a fresh sandbox: usage to report (the cgroup's, or /proc's where there is none) and the group, which the sandbox parent joins. */
     private readonly stats?: { missing: string[] },
     private readonly cgroup?: SandboxCgroup,
+    private readonly tmpfsMounts: string[] = [],
   ) {
     super();
     this.ready = new Promise<void>((resolve, reject) => {
@@ -207,6 +210,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
       } else if (message?.type === 'exit') {
         this.status = message.status;
         if (this.stats && !this.cgroup) this.reapedCpu = reapedCpuTime(this.init);
+        this.fullTmpfs = fullTmpfsOf(this.init, this.tmpfsMounts);
         const ack = () => {
           this.leftovers = this.processes();
           if (this.leftovers.length > 0) this.emit('leftovers', this.leftovers);
@@ -237,7 +241,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
     if (this.timer) clearTimeout(this.timer);
     const killed = this.status === undefined;
     this.settleReady(new StartError(killed ? 'the sandbox was killed before its setup finished' : `the sandbox exited with status ${this.status} before its setup finished`));
-    const exit: SandboxExit = { code: killed ? null : this.status!, signal: killed ? 'SIGKILL' : null, timedOut: this.timedOut, ...(this.atTimeout ? { atTimeout: this.atTimeout } : {}), leftovers: this.leftovers };
+    const exit: SandboxExit = { code: killed ? null : this.status!, signal: killed ? 'SIGKILL' : null, timedOut: this.timedOut, ...(this.atTimeout ? { atTimeout: this.atTimeout } : {}), ...(this.fullTmpfs.length ? { fullTmpfs: this.fullTmpfs } : {}), leftovers: this.leftovers };
     this.ipc.disconnect();
     const measured = this.cgroup
       ? this.cgroup.finish()
@@ -478,7 +482,7 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
         network: resolved.config.network,
       });
       const measured = SandboxCgroup.create(resolved.limits);
-      const sandbox = new Sandbox(resolved.config.hostname, serialization, silent, resolved.timeout, registration, beforeTeardown, resolved.limits.stats ? measured : undefined, measured.cgroup);
+      const sandbox = new Sandbox(resolved.config.hostname, serialization, silent, resolved.timeout, registration, beforeTeardown, resolved.limits.stats ? measured : undefined, measured.cgroup, resolved.config.tmpfs.map((t) => t.path));
       const request: ForkRequest = {
         type: 'fork',
         id: nextId++,

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { nsbox, lines, uniqueName } from './helpers.js';
+import { CORE, nsbox, lines, uniqueName } from './helpers.js';
 
 const cleanup: string[] = [];
 afterAll(() => {
@@ -52,6 +52,30 @@ describe('private /tmp and /dev/shm', () => {
     const r = await nsbox(['run', '--tmpfs-size', '1m', '--', 'sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=64k count=64 2>&1; echo status=$?'], { cwd: '/' });
     expect(r.stdout).toMatch(/No space left on device/);
     expect(r.stdout).toContain('status=1');
+    // And the command is told which mount filled, its size and the option that raises it.
+    expect(r.stderr).toBe("nsbox: sh filled its /tmp (1 MiB, a tmpfs in memory): writes there failed with ENOSPC once it was full; raise it with --tmpfs-size\n");
+  });
+
+  test('[fault] /dev/shm filled in a zygote-forked sandbox is reported too; a /tmp that is not full says nothing', async () => {
+    const { startZygote } = await import('../dist/index.js');
+    const zygote = startZygote();
+    try {
+      const sandbox = zygote.fork(path.join(CORE, 'test/fixtures/zygote-child.cjs'), ['fill-shm'], { silent: true, tmpfsSize: '1m' });
+      const exit = await sandbox.exited;
+      expect(exit.fullTmpfs).toEqual([{ mount: '/dev/shm', size: 1024 * 1024 }]);
+    } finally {
+      await zygote.close();
+    }
+  });
+
+  test('by default the private /tmp and /dev/shm are bounded: an eighth of the host memory each', async () => {
+    const r = await nsbox(['run', '--', 'sh', '-c', 'stat -f -c "%b %S" /tmp /dev/shm']);
+    const eighth = Math.max(64, Math.floor(os.totalmem() / 8 / 1048576)) * 1048576;
+    for (const line of lines(r.stdout)) {
+      const [blocks, size] = line.split(' ').map(Number);
+      expect(blocks * size).toBe(eighth);
+    }
+    expect(lines(r.stdout)).toHaveLength(2);
   });
 
   test('a working directory under /tmp stays visible at the same path', async () => {

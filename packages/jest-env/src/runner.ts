@@ -349,7 +349,10 @@ export default class NsboxTestRunner {
     const report = this.reports.get(test.context.config.id);
     const exited: Promise<SandboxExit> = sandbox.exited;
     void exited.then((exit) => {
-      const lines = report?.record(relative, exit) ?? [];
+      const lines = [
+        ...(report?.record(relative, exit) ?? []),
+        ...nsbox.fullTmpfsLines(relative, exit.fullTmpfs ?? [], label('tmpfsSize'), optionsOf(test.context.config).memoryMax !== undefined).map((line) => `[nsbox] ${line}`),
+      ];
       if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
     });
     let timer: NodeJS.Timeout | undefined;

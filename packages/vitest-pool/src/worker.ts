@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions, PoolWorker } from 'vitest/node';
 import { fileURLToPath } from 'node:url';
-import { diagnose, fork, forkUnsandboxed, keepSandbox, notSandboxedLine, sayOnInterrupt, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type UsageReport, type Zygote, type ZygoteProcess } from 'nsbox';
+import { diagnose, fork, forkUnsandboxed, fullTmpfsLines, keepSandbox, notSandboxedLine, sayOnInterrupt, startZygote, unsandboxedWarning, type Leftover, type OnUnsupported, type SandboxOptions, type SandboxProcess, type UnsupportedHostError, type UsageReport, type Zygote, type ZygoteProcess } from 'nsbox';
 import { ZYGOTE_ENTRY_ENV } from './zygote-prepare.js';
 
 const ZYGOTE_PREPARE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'zygote-prepare.js');
@@ -167,7 +167,10 @@ export class NsboxPoolWorker implements PoolWorker {
     child.on('leftovers', (leftovers: Leftover[]) => this.reportLeftovers(leftovers));
     // A limit that acted is said, and the figures over the threshold are printed, as the sandbox ends.
     void child.exited.then((exit) => {
-      const lines = this.fallback.report.record(this.fileList(), exit);
+      const lines = [
+        ...this.fallback.report.record(this.fileList(), exit),
+        ...fullTmpfsLines(this.fileList(), exit.fullTmpfs ?? [], "vitest-pool-nsbox option 'tmpfsSize'", this.sandbox.memoryMax !== undefined).map((line) => `[nsbox] ${line}`),
+      ];
       if (lines.length > 0) this.streams.stderr.write(`\n${lines.join('\n')}\n`);
     });
     const { timeout } = this.sandbox;
