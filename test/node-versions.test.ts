@@ -10,7 +10,7 @@ const REPO = path.resolve(import.meta.dirname, '..');
 const VITEST = path.join(REPO, 'node_modules/vitest/vitest.mjs');
 // The whole core suite, and both adapters' e2e suites: Jest 30 and 29, and Vitest 4.1 (which
 // e2e/test/vitest.test.ts runs on the Node running it; its Vitest 5 runs on Node 24 anyway).
-const FILES = ['packages/core/test', 'e2e/test/jest.test.ts', 'e2e/test/vitest.test.ts'];
+const FILES = ['packages/core/test', 'e2e/test/jest.test.ts', 'e2e/test/vitest.test.ts', 'e2e/test/dom-projects.test.ts'];
 // The limit tests' guest runs the machine's own node whatever Node runs Vitest: booting it again per
 // Node would test nothing new.
 const EXCLUDE = ['--exclude', 'packages/core/test/limits.test.ts'];
