@@ -1,3 +1,1 @@
-test('the node project runs without a DOM (file 1)', () => {
-  expect(typeof document).toBe('undefined');
-});
+require('../node-case.cjs')(1);

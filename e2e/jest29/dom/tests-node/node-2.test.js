@@ -1,3 +1,1 @@
-test('the node project runs without a DOM (file 2)', () => {
-  expect(typeof document).toBe('undefined');
-});
+require('../node-case.cjs')(2);
