@@ -56,7 +56,7 @@ function zygoteProcesses(): string[] {
 
 /** The zygotes' socket directories in the host's /tmp whose caller is gone (a live caller's is in use). */
 function orphanedSocketDirs(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((entry) => {
+  return fs.readdirSync('/tmp').filter((entry) => {
     const caller = /^nsbox-zygote-(\d+)-/.exec(entry)?.[1];
     return caller !== undefined && !fs.existsSync(`/proc/${caller}`);
   });
@@ -64,14 +64,18 @@ function orphanedSocketDirs(): string[] {
 
 /**
  * The per-user directories of sandbox records (`nsbox ps`): this run's users are root and, in the
- * rootless tests, uid 65534. Each entry is a directory and the record files in it.
+ * rootless tests, uid 65534. Each entry is a directory and the record files in it. The directory
+ * under $XDG_RUNTIME_DIR is kept empty by design (sandboxes hide it by a mount on it): only its
+ * records count.
  */
 function recordDirs(): string[] {
   const dirs = fs.readdirSync('/tmp').filter((e) => /^nsbox-\d+$/.test(e)).map((e) => path.join('/tmp', e));
-  if (process.env.XDG_RUNTIME_DIR) dirs.push(path.join(process.env.XDG_RUNTIME_DIR, 'nsbox'));
+  const session = process.env.XDG_RUNTIME_DIR ? path.join(process.env.XDG_RUNTIME_DIR, 'nsbox') : undefined;
+  if (session) dirs.push(session);
   return dirs.flatMap((dir) => {
     try {
-      return [dir, ...fs.readdirSync(dir).map((e) => path.join(dir, e))];
+      const records = fs.readdirSync(dir).map((e) => path.join(dir, e));
+      return dir === session ? records : [dir, ...records];
     } catch {
       return [];
     }
@@ -132,7 +136,7 @@ export default function setup() {
     const zygotes = zygoteProcesses();
     if (zygotes.length) problems.push(`zygotes still running after the suite: pids ${zygotes.join(', ')}`);
     const dirs = orphanedSocketDirs().filter((d) => !before.socketDirs.includes(d));
-    if (dirs.length) problems.push(`zygote socket directories of dead callers left in ${os.tmpdir()} after a zygote start (which removes this user's): ${dirs.join(', ')}`);
+    if (dirs.length) problems.push(`zygote socket directories of dead callers left in /tmp after a zygote start (which removes this user's): ${dirs.join(', ')}`);
     const records = recordsLeft(before.records);
     if (records.length) problems.push(`sandbox records left after the suite: ${records.join(', ')}`);
     // A group's name carries its caller's pid (nsbox-<PID namespace>-<caller>-<random>): a live caller that is not this run's is another nsbox run's.

@@ -58,7 +58,22 @@ export interface ResolvedOptions {
   limits: Limits;
 }
 
+const CAP_SYS_PTRACE = 19;
 const CAP_SYS_ADMIN = 21;
+
+/**
+ * Capabilities a root test keeps none of: CAP_SYS_ADMIN would let it unmount what the sandbox mounted
+ * (its private /tmp, /proc, the record mask) and find the host's directories underneath, or remount
+ * a read-only host writable; CAP_SYS_PTRACE would let it do the same through its sandbox's init (PID
+ * 1), which keeps every capability and holds the control connection to the host. Without them the
+ * kernel refuses both (the init's capabilities are no subset of the test's). A rootless 'root' test
+ * always loses them; a real-root caller's tests only under readOnly (they stay root otherwise, see
+ * the README's "What nsbox protects against").
+ */
+function capabilitiesToDrop(realRoot: boolean, identity: Identity, readOnly: boolean): number[] {
+  if (realRoot) return readOnly ? [CAP_SYS_ADMIN, CAP_SYS_PTRACE] : [];
+  return identity === 'root' ? [CAP_SYS_ADMIN, CAP_SYS_PTRACE] : [];
+}
 const HOSTNAME = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
 const SIZE = /^([1-9][0-9]*[kmgKMG]?|([1-9][0-9]?|100)%)$/;
 
@@ -192,7 +207,7 @@ export function resolveOptions(options: SandboxOptions = {}, label: OptionLabel 
       writable,
       expose,
       dropCapabilities: !realRoot && identity === 'caller',
-      dropCapability: readOnly && (realRoot || identity === 'root') ? [CAP_SYS_ADMIN] : [],
+      dropCapability: capabilitiesToDrop(realRoot, identity, readOnly),
       restoreEnv: {},
       parentNamespaces: namespaceIds(),
     },

@@ -40,7 +40,7 @@ export interface SandboxConfig {
   expose: string[];
   /** Drop every capability before user code runs (rootless default identity). */
   dropCapabilities: boolean;
-  /** Capabilities to drop although the rest stay: CAP_SYS_ADMIN for root with a read-only host, so no remount undoes it. */
+  /** Capabilities to drop although the rest stay: CAP_SYS_ADMIN and CAP_SYS_PTRACE for a root test that must not undo its mounts (options.ts). */
   dropCapability: number[];
   /**
    * Variables that the way into the sandbox changes, with the values the caller gave the command

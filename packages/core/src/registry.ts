@@ -112,8 +112,18 @@ function readRecord(file: string): SandboxRecord | undefined {
   }
 }
 
-/** Removes the directory once it holds nothing: a run leaves the host as it found it. */
+/** Outside /tmp (under $XDG_RUNTIME_DIR), where sandboxes would see it: every sandbox has a private /tmp. */
+function seenBySandboxes(dir: string): boolean {
+  return !dir.startsWith('/tmp/');
+}
+
+/**
+ * Removes the fallback directory once it holds nothing: a run leaves the host as it found it. The one
+ * under $XDG_RUNTIME_DIR stays (the session's own tmpfs, emptied at logout): sandboxes hide it by a
+ * mount on it, which its removal would undo (see recordsToHide).
+ */
 function removeIfEmpty(dir: string): void {
+  if (seenBySandboxes(dir)) return;
   try {
     fs.rmdirSync(dir);
   } catch {
@@ -173,6 +183,27 @@ export function findSandbox(id: string): LiveSandbox | LiveSandbox[] | undefined
   const matches = id.length > 0 ? live.filter((r) => r.id.startsWith(id)) : [];
   if (matches.length === 1) return describeSandbox(matches[0]);
   return matches.length > 1 ? matches.map(describeSandbox) : undefined;
+}
+
+/**
+ * The records directory when sandboxes would see it, for each sandbox to hide under an empty tmpfs of
+ * its own: a test runs as the same user, and could otherwise read every record and write or remove
+ * them (list a sandbox that is none, hide one from `nsbox ps`). The fallback under /tmp needs nothing:
+ * every sandbox has a private /tmp. The directory is made now if missing, as the mount needs it.
+ */
+export function recordsToHide(): string | undefined {
+  const dir = runtimeDir();
+  if (!seenBySandboxes(dir)) return undefined;
+  try {
+    openDir(true);
+  } catch {
+    // Refused (not this user's alone) or not creatable: hide it if it exists, nothing is recorded there.
+  }
+  try {
+    return fs.statSync(dir).isDirectory() ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function newSandboxId(): string {

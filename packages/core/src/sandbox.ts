@@ -9,13 +9,13 @@ import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { OptionError, StartError, setupFailure } from './errors.cjs';
 import { onLines } from './lines.js';
-import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, SETUP_FD, parseControlLine, type ControlMessage } from './protocol.cjs';
+import { CONFIG_ENV, CONTROL_FD, SAVED_STDIN_FD, SETUP_FD, parseControlLine, type ControlMessage, type SandboxConfig } from './protocol.cjs';
 import { resolveOptions, type OptionLabel, type SandboxOptions, configLabel } from './options.js';
 import { stage0, stage0Tools } from './stage0.js';
 import { SandboxCgroup, reapedCpuTime, type LimitsReached, type SandboxUsage } from './cgroup.js';
 import { which } from './which.cjs';
 import { sandboxProcesses, commandOf, initOf, killStage0, signalProcess, type Leftover } from './leftovers.js';
-import { Registration, newSandboxId, type Annotation } from './registry.js';
+import { Registration, newSandboxId, recordsToHide, type Annotation } from './registry.js';
 import { whatItIsDoing } from './activity.js';
 import { fullTmpfsOf, type FullTmpfs } from './tmpfs-full.js';
 
@@ -140,6 +140,12 @@ function realpathOrNull(p: string): string | null {
   }
 }
 
+/** The sandbox records are hidden in every sandbox: an empty tmpfs over their directory (registry.ts). */
+export function hideRecords(config: SandboxConfig): void {
+  const records = recordsToHide();
+  if (records && !config.tmpfs.some((t) => t.path === records)) config.tmpfs.push({ path: records, size: '1m', mode: '700' });
+}
+
 /** What the sandbox needs to see even if it lies under a private tmpfs (a checkout in /tmp, say). */
 export function autoExpose(cwd: string, execPath: string, extra: string[]): string[] {
   const wanted = [cwd, path.dirname(execPath), path.dirname(fs.realpathSync(execPath)), CORE_ROOT, KOFFI_MODULES, ...extra];
@@ -169,6 +175,7 @@ function launch(options: SpawnOptions, label: OptionLabel, build: (execPath: str
   const { cwd, env, stdio: _stdio, execPath: _execPath, execArgv: _execArgv, serialization: _serialization, silent: _silent, loads: _loads, beforeTeardown, ...sandboxOptions } =
     options as ForkOptions;
   const resolved = resolveOptions(sandboxOptions, label);
+  hideRecords(resolved.config);
   const workdir = path.resolve(cwd ?? process.cwd());
   const execPath = (options as ForkOptions).execPath ?? process.execPath;
   const spec = build(execPath);

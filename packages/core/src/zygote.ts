@@ -9,7 +9,6 @@ import { EventEmitter } from 'node:events';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net, { type Socket } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +20,7 @@ import { configLabel, resolveOptions, type SandboxOptions } from './options.js';
 import {
   SANDBOX_ROLES, ZYGOTE_ENV, ZYGOTE_FD, parseControlLine, type ForkRequest, type Identity, type SandboxRole, type ZygoteConfig, type ZygoteMessage,
 } from './protocol.cjs';
-import { autoExpose, moduleScope, type SandboxExit } from './sandbox.js';
+import { autoExpose, hideRecords, moduleScope, type SandboxExit } from './sandbox.js';
 import { zygoteStage0 } from './stage0.js';
 import { Registration, newSandboxId, type Annotation } from './registry.js';
 import { SandboxCgroup, reapedCpuTime } from './cgroup.js';
@@ -320,6 +319,12 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
 
 /** Starts a zygote. Its sandboxes can be requested at once; they are forked once it is ready. */
 const ZYGOTE_DIR_PREFIX = 'nsbox-zygote-';
+/**
+ * Where the socket directories go: the fixed /tmp, not $TMPDIR, because every sandbox has a private
+ * /tmp and so can never reach them, whatever TMPDIR says (a TMPDIR of /var/tmp or under the project
+ * would be visible inside every sandbox).
+ */
+const ZYGOTE_DIR_PARENT = '/tmp';
 
 /**
  * This process's Node flags minus those that choose what Node runs (`node -e CODE`, `-p`, `--test`,
@@ -339,7 +344,7 @@ function withoutEntryFlags(execArgv: readonly string[]): string[] {
 
 /** Socket directories of zygotes whose caller is gone (killed before close()): this user's only. */
 function removeDeadZygoteDirs(): void {
-  const tmp = os.tmpdir();
+  const tmp = ZYGOTE_DIR_PARENT;
   let entries: string[];
   try {
     entries = fs.readdirSync(tmp);
@@ -370,17 +375,27 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
   const execArgv = options.execArgv ?? withoutEntryFlags(process.execArgv);
   const cwd = path.resolve(options.cwd ?? process.cwd());
 
-  // Only this user can reach the socket: the directory is mode 700. Sandboxes connect before they
-  // are set up, while they still see the host's /tmp. Its name carries this process's pid, so that a
-  // caller killed before close() leaves a directory that the next zygote start removes.
+  // Only this user can reach the socket: the directory is mode 700, in the host's /tmp, which no
+  // sandbox sees (the zygote connects for each sandbox before it forks it, outside any namespace). Its
+  // name carries this process's pid, so that a caller killed before close() leaves a directory that
+  // the next zygote start removes.
   removeDeadZygoteDirs();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${ZYGOTE_DIR_PREFIX}${process.pid}-`));
+  const dir = fs.mkdtempSync(path.join(ZYGOTE_DIR_PARENT, `${ZYGOTE_DIR_PREFIX}${process.pid}-`));
   // A caller that ends through process.exit() (Vitest on Ctrl-C) never gets to close(): its zygote
   // dies with it (death signal), and its socket directory goes here.
   const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeDir);
   const socketPath = path.join(dir, 'sandboxes.sock');
-  const sandboxes = new Map<string, Sandbox>();
+  /** Every sandbox not yet ended, for close(). */
+  const sandboxes = new Set<Sandbox>();
+  /**
+   * The tokens that may still announce a connection, and the roles each has left. A token's four
+   * connections are made by the zygote before it forks the sandbox, so by the time any code of it
+   * runs, its token is spent: a token a sandbox finds in its memory (its own, or that of a sandbox
+   * forked before it, which a fork inherits from the zygote's heap) announces nothing any more. (The
+   * socket itself is out of every sandbox's reach: see ZYGOTE_DIR_PARENT.)
+   */
+  const tokens = new Map<string, { sandbox: Sandbox; roles: Set<string> }>();
   const byId = new Map<number, Sandbox>();
   const server = net.createServer((socket) => accept(socket));
   server.listen(socketPath);
@@ -399,9 +414,10 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
       socket.pause();
       if (newline + 1 < chunk.length) socket.unshift(chunk.subarray(newline + 1));
       const [token, role] = header.split(' ');
-      const sandbox = sandboxes.get(token);
-      if (!sandbox || !(SANDBOX_ROLES as readonly string[]).includes(role)) return void socket.destroy();
-      sandbox.attach(role as SandboxRole, socket);
+      const expected = tokens.get(token);
+      if (!expected?.roles.delete(role)) return void socket.destroy();
+      if (expected.roles.size === 0) tokens.delete(token);
+      expected.sandbox.attach(role as SandboxRole, socket);
     };
     socket.on('data', onData);
   }
@@ -470,6 +486,7 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
       }
       if (serialization !== 'json' && serialization !== 'advanced') throw new OptionError("option 'serialization'", serialization, "expected 'json' or 'advanced'");
       const resolved = resolveOptions({ ...sandboxOptions, identity }, configLabel);
+      hideRecords(resolved.config);
       const workdir = path.resolve(forkCwd ?? cwd);
       const absolute = path.resolve(workdir, modulePath);
       resolved.config.expose = [
@@ -495,16 +512,20 @@ export function startZygote(options: ZygoteOptions = {}): Zygote {
         serialization,
         ...(measured.cgroup ? { cgroupProcs: measured.cgroup.procs } : {}),
       };
-      sandboxes.set(request.token, sandbox);
+      sandboxes.add(sandbox);
+      tokens.set(request.token, { sandbox, roles: new Set(SANDBOX_ROLES) });
       byId.set(request.id, sandbox);
-      void sandbox.exited.then(() => sandboxes.delete(request.token));
+      void sandbox.exited.then(() => {
+        sandboxes.delete(sandbox);
+        tokens.delete(request.token);
+      });
       if (zygote.exitCode !== null || zygote.signalCode !== null) sandbox.failed('the zygote is gone');
       else channel.write(`${JSON.stringify(request)}\n`);
       return sandbox;
     },
     async close() {
       closed = true;
-      const all = [...sandboxes.values()];
+      const all = [...sandboxes];
       // What close() awaits must keep the event loop alive, even for a caller that unref'd the zygote
       // (a pool that closes it last, when nothing else is left): else Node exits mid-await.
       for (const handle of handles()) handle.ref?.();

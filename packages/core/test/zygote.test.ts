@@ -364,7 +364,7 @@ describe('no process outlives its caller', () => {
   test('[fault] SIGKILL of the caller leaves no zygote and no sandbox process behind', async () => {
     const caller = spawnProcess(process.execPath, [path.join(CORE, 'test/fixtures/zygote-caller.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
     let pids: number[] = [];
-    const left = () => fs.readdirSync(os.tmpdir()).filter((entry) => entry.startsWith(`nsbox-zygote-${caller.pid}-`));
+    const left = () => fs.readdirSync('/tmp').filter((entry) => entry.startsWith(`nsbox-zygote-${caller.pid}-`));
     try {
       const line = await new Promise<string>((resolve) => readline.createInterface({ input: caller.stdout! }).once('line', resolve));
       pids = JSON.parse(line) as number[];

@@ -1,7 +1,9 @@
 // The whole in-sandbox recipe, in order. Each step does nothing when not asked for and throws a
 // SetupError naming the kernel call and errno when it fails.
 import { assertFreshNamespaces } from './guard.cjs';
-import { allowWrites, bindPaths, holdBindSources, holdHiddenPaths, holdWritablePaths, makeHostReadOnly, mountTmpfs, reexposeHiddenPaths } from './mnt.cjs';
+import {
+  allowWrites, bindPaths, holdBindSources, holdHiddenPaths, holdWritablePaths, makeHostReadOnly, mountTmpfs, reenterWorkingDirectory, reexposeHiddenPaths, workingDirectory,
+} from './mnt.cjs';
 import { mountProc } from './pid.cjs';
 import { overlayHostFiles, setHostname } from './uts.cjs';
 import { bringUpLoopback } from './net.cjs';
@@ -11,6 +13,7 @@ import type { SandboxConfig } from '../protocol.cjs';
 /** `avoid`: namespaces of the zygote a forked sandbox came from (see the guard). */
 export function contain(config: SandboxConfig, avoid: Record<string, string> = {}): void {
   assertFreshNamespaces(config, avoid);
+  const cwd = workingDirectory();
   const hidden = holdHiddenPaths(config);
   const writable = holdWritablePaths(config);
   const bindSources = holdBindSources(config);
@@ -20,6 +23,7 @@ export function contain(config: SandboxConfig, avoid: Record<string, string> = {
   reexposeHiddenPaths(hidden);
   allowWrites(writable);
   bindPaths(config, bindSources);
+  reenterWorkingDirectory(cwd);
   mountProc();
   setHostname(config);
   bringUpLoopback(config);

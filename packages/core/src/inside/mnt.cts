@@ -3,6 +3,7 @@
 import fs = require('node:fs');
 import path = require('node:path');
 import { MS_BIND, MS_NODEV, MS_NOSUID, MS_REC, MOUNT_ATTR_RDONLY, O_PATH, mount, mountSetattr } from './ffi.cjs';
+import { SetupError } from '../errors.cjs';
 import type { SandboxConfig } from '../protocol.cjs';
 
 /** A path opened before it gets hidden, so it can be bind-mounted back from /proc/self/fd. */
@@ -87,4 +88,28 @@ export function bindPaths(config: SandboxConfig, sources: HeldPath[]): void {
     bindHeld('bind', sources[i], target);
     if (readOnly) mountSetattr('bind', target, MOUNT_ATTR_RDONLY, 0, true);
   });
+}
+
+/** The working directory as a path, taken before the mounts; undefined if it is gone (deleted). */
+export function workingDirectory(): string | undefined {
+  try {
+    return process.cwd();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A process keeps its working directory through mounts: one that was /tmp (or any path the sandbox
+ * mounts over) would still be the host's directory underneath, listed and written from inside. So the
+ * same path is entered again once the mounts are in place, through the sandbox's own.
+ */
+export function reenterWorkingDirectory(cwd: string | undefined): void {
+  if (cwd === undefined) return;
+  try {
+    process.chdir(cwd);
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new SetupError('working directory', `chdir(${JSON.stringify(cwd)})`, errno, 'a bind or tmpfs mount of the sandbox hides the working directory');
+  }
 }
