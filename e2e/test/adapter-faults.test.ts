@@ -43,6 +43,26 @@ describe('a file that never ends', () => {
     }));
 });
 
+describe.each([{ mode: 'zygote' }, { mode: 'fresh' }])('a file that fills its /tmp ($mode mode)', ({ mode }) => {
+  const said = (option: string, file: string) =>
+    `[nsbox] ${file} filled its /tmp (1 MiB, a tmpfs in memory): writes there failed with ENOSPC once it was full; raise it with ${option}`;
+
+  test('[fault] Jest says which mount, its size and the option that raises it', () =>
+    withResults(async (results) => {
+      const options = JSON.stringify({ nsbox: { tmpfsSize: '1m', mode } });
+      const r = await run(process.execPath, [JEST, '--roots=<rootDir>/jest-fill', `--testEnvironmentOptions=${options}`], { cwd: SUITE, env: { ...env, NSBOX_E2E_RESULTS: results } });
+      expect(r.stderr).toContain(said('testEnvironmentOptions.nsbox.tmpfsSize', 'jest-fill/fill.test.cjs'));
+      expect(r.status).toBe(0);
+    }));
+
+  test('[fault] Vitest says which mount, its size and the option that raises it', () =>
+    withResults(async (results) => {
+      const r = await run(process.execPath, [VITEST, 'run', '-c', 'vitest.fill.config.mjs'], { cwd: path.join(E2E, 'vitest4'), env: { ...env, NSBOX_E2E_RESULTS: results, NSBOX_E2E_MODE: mode } });
+      expect(r.stdout + r.stderr).toContain(said("vitest-pool-nsbox option 'tmpfsSize'", 'tests-shared/fill.test.js'));
+      expect(r.status).toBe(0);
+    }));
+});
+
 describe('a run interrupted mid-file says what each running file was doing', () => {
   // SIGINT to the runner alone (as a CI job's cancel or `kill -INT` sends it; a terminal's Ctrl-C
   // reaches the test processes too, which then end with it).

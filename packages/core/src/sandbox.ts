@@ -258,6 +258,7 @@ function supervise(
       : setTimeout(() => {
           timedOut = true;
           atTimeout = whatItIsDoing(mainPid());
+          fullTmpfs = fullTmpfsOf(initOf(child.pid!), tmpfsMounts);
           leftovers = sandboxProcesses(child.pid!);
           stage0Kill();
         }, timeout);
@@ -314,6 +315,8 @@ function supervise(
     destroy() {
       if (child.exitCode === null && child.signalCode === null) {
         const command = commandOf(child.pid!);
+        // An adapter destroys a worker's sandbox once its file is done, before the worker ends.
+        fullTmpfs = fullTmpfsOf(initOf(child.pid!), tmpfsMounts);
         leftovers = sandboxProcesses(child.pid!).filter((p) => p.hostPid !== command);
         if (leftovers.length > 0) child.emit('leftovers', leftovers);
         stage0Kill();

@@ -161,6 +161,7 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
       this.timer = setTimeout(() => {
         this.timedOut = true;
         this.atTimeout = this.activity();
+        this.fullTmpfs = fullTmpfsOf(this.init, this.tmpfsMounts);
         this.leftovers = this.processes();
         this.killSandbox();
       }, timeout);
@@ -297,6 +298,8 @@ class Sandbox extends EventEmitter implements ZygoteProcess {
   destroy(): Promise<SandboxExit> {
     if (!this.done) {
       const command = this.pid;
+      // An adapter destroys a worker's sandbox once its file is done, before the worker ends.
+      this.fullTmpfs = fullTmpfsOf(this.init, this.tmpfsMounts);
       this.leftovers = this.processes().filter((p) => p.hostPid !== command);
       if (this.leftovers.length > 0) this.emit('leftovers', this.leftovers);
       this.killSandbox();

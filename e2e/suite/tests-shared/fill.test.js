@@ -1,0 +1,2 @@
+import { fillCase } from '../lib/fill-case.cjs';
+fillCase();
