@@ -236,6 +236,8 @@ function summarize(job) {
   return {
     ms: median(good.map((r) => r.ms)),
     rss: median(good.map((r) => r.peakRss)),
+    user: median(good.map((r) => r.cpu.user)),
+    system: median(good.map((r) => r.cpu.system)),
     n: good.length,
     failed: job.runs.length - good.length,
     procs: Math.max(0, ...good.map((r) => r.peakProcesses)),
@@ -256,6 +258,7 @@ function report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleFor
     const flag = a.failed || b.failed ? ` [failed runs: ${variant} ${a.failed}, ${base} ${b.failed}]` : '';
     lines.push(
       `${runner} ${count} ${kind}: ${variant}/${base} = ${ratio(a.ms, b.ms)} (${sec(a.ms)} / ${sec(b.ms)}), ` +
+        `CPU ${variant}/${base} = ${ratio(a.user + a.system, b.user + b.system)} (user ${a.user.toFixed(1)} s / ${b.user.toFixed(1)} s, system ${a.system.toFixed(1)} s / ${b.system.toFixed(1)} s), ` +
         `peak RSS ${variant}/${base} = ${ratio(a.rss, b.rss)} (${mb(a.rss)} / ${mb(b.rss)})${flag}`,
     );
   };
@@ -318,15 +321,15 @@ function report({ info, jobs, singleRuns, memoryRuns, loops, failures, singleFor
 
   if (jobs.length > 0) {
     md.push('## Test runners', '');
-    md.push('| runner | files | kind | variant | wall (median) | vs baseline | peak RSS (median) | vs baseline | max processes | other load (cores) | runs ok |');
-    md.push('| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    md.push('| runner | files | kind | variant | wall (median) | vs baseline | user / system CPU (median, machine) | CPU vs baseline | peak RSS (median) | vs baseline | max processes | other load (cores) | runs ok |');
+    md.push('| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const [count, kind] of SUITES) {
       for (const [runner, variants, base] of [['vitest', vitestVariants, 'forks'], ['jest', JEST_VARIANTS, 'default']]) {
         const b = get(runner, count, kind, base);
         if (!b) continue;
         for (const v of variants) {
           const a = get(runner, count, kind, v);
-          md.push(`| ${runner} | ${count} | ${kind} | ${v} | ${sec(a.ms)} | ${ratio(a.ms, b.ms)} | ${mb(a.rss)} | ${ratio(a.rss, b.rss)} | ${a.procs} | ${a.foreign.toFixed(2)} | ${a.n}/${a.n + a.failed} |`);
+          md.push(`| ${runner} | ${count} | ${kind} | ${v} | ${sec(a.ms)} | ${ratio(a.ms, b.ms)} | ${a.user.toFixed(1)} / ${a.system.toFixed(1)} s | ${ratio(a.user + a.system, b.user + b.system)} | ${mb(a.rss)} | ${ratio(a.rss, b.rss)} | ${a.procs} | ${a.foreign.toFixed(2)} | ${a.n}/${a.n + a.failed} |`);
         }
       }
     }

@@ -183,8 +183,19 @@ export function foreignLoad({ intervalMs = 100 } = {}) {
 }
 
 /**
+ * The machine's CPU time so far in seconds, from /proc/stat: user (user + nice) and system (system +
+ * irq + softirq). A zygote's forks are reaped by the kernel (it ignores SIGCHLD), so rusage misses
+ * their CPU; the machine's counters do not (the other load, measured alongside, says how much of it
+ * was someone else's).
+ */
+export function machineCpu() {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { user: (fields[0] + fields[1]) / HZ, system: (fields[2] + fields[5] + fields[6]) / HZ };
+}
+
+/**
  * Runs `file args` with stdout and stderr appended to `log`; resolves with wall time (ms), peak tree
- * RSS (bytes) and the exit status.
+ * RSS (bytes), the machine's user and system CPU seconds over the run, and the exit status.
  */
 export function measureCommand(file, args, { cwd, env, log }) {
   return new Promise((resolve, reject) => {
@@ -192,6 +203,7 @@ export function measureCommand(file, args, { cwd, env, log }) {
     fs.writeSync(fd, `\n$ ${[file, ...args].join(' ')}\n`);
     ours.clear(); // only this run's processes matter, and the set must not grow the benchmark's heap
     const others = foreignLoad();
+    const cpu0 = machineCpu();
     const start = process.hrtime.bigint();
     // Its own process group, so that an interrupted benchmark can take the whole tree down.
     const child = spawn(file, args, { cwd, env, stdio: ['ignore', fd, fd], detached: true });
@@ -204,9 +216,11 @@ export function measureCommand(file, args, { cwd, env, log }) {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      const cpu1 = machineCpu();
+      const cpu = { user: cpu1.user - cpu0.user, system: cpu1.system - cpu0.system };
       const { peak, peakProcesses, samples } = sampler ? sampler.stop() : { peak: 0, peakProcesses: 0, samples: 0 };
       current.delete(child);
-      resolve({ ms, peakRss: peak, peakProcesses, samples, code, signal, foreign: others.stop() });
+      resolve({ ms, peakRss: peak, peakProcesses, samples, code, signal, foreign: others.stop(), cpu });
     });
   });
 }

@@ -37,6 +37,8 @@ describe('bench/run.mjs', () => {
         for (const pair of ['nsbox/forks', 'nsboxfresh/forks', 'loopback/forks', 'threads/forks', 'nsbox/nsboxfresh']) expect(r.stdout).toMatch(new RegExp(`^vitest 2 ${kind}: ${pair} = ${ratio}`, 'm'));
       }
       for (const pair of ['nsbox/default', 'nsboxfresh/default', 'fresh/default', 'nsbox/fresh', 'nsbox/nsboxfresh']) expect(r.stdout).toMatch(new RegExp(`^jest 2 ${kind}: ${pair} = ${ratio}`, 'm'));
+      // Wall, then the machine's user and system CPU side by side (zygote forks are counted: /proc/stat).
+      expect(r.stdout).toMatch(new RegExp(`^jest 2 ${kind}: nsbox/default = ${ratio}, CPU nsbox/default = \\d+\\.\\d\\d \\(user \\d+\\.\\d s / \\d+\\.\\d s, system \\d+\\.\\d s / \\d+\\.\\d s\\)`, 'm'));
     }
     expect(r.stdout).toMatch(new RegExp(`^single sandbox, API: nsbox spawn true / plain spawn true = ${ratio}`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^single sandbox, CLI: nsbox run -- node -e 0 / plain spawn node -e 0 = ${ratio}`, 'm'));
