@@ -10,7 +10,8 @@ import { run } from '../../packages/core/test/helpers.js';
 
 const E2E = path.resolve(import.meta.dirname, '..');
 const JEST29 = path.join(E2E, 'jest29');
-const results = fs.mkdtempSync(path.join(E2E, 'suite', '.results-'));
+// Under the projects' root, which every sandbox sees even when the checkout lies under /tmp.
+const results = fs.mkdtempSync(path.join(JEST29, 'dom', '.results-'));
 afterAll(() => fs.rmSync(results, { recursive: true, force: true }));
 
 function jest(extra: NodeJS.ProcessEnv) {
